@@ -1,0 +1,168 @@
+"""Monkey patching that lasts for one ``%%gevent`` cell, and never breaks the kernel.
+
+``gevent.monkey.patch_all()`` is written for the first lines of a program: it
+swaps the standard library's blocking pieces for cooperative ones, for good.
+A Jupyter kernel is a program that is already running, with threads of its
+own, so inside a cell it has to be done differently:
+
+* Only the modules that are safe to swap under a running kernel are patched:
+  ``socket`` (with DNS), ``ssl``, ``select``, ``selectors`` and ``time``. The
+  kernel's threads already hold their sockets, selectors and locks; new
+  objects made in the cell are the cooperative ones the lesson is about.
+* The rest is refused, each for a reason the report shows (``REFUSED``).
+* gevent has no "unpatch": the modules' namespaces are snapshotted before
+  the cell and put back exactly afterwards, with ``gevent.monkey.saved``,
+  so the next cell starts from the standard library and can patch again.
+
+The cell's own calls (``monkey.patch_all()``, ``patch_socket()``, ...) are
+routed here by replacing the ``patch_*`` functions on ``gevent.monkey`` for
+the cell. ``patch_all`` itself stays gevent's: it calls the module's
+``patch_*`` functions by name, so it reaches ours, even through a reference
+taken before the cell.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import warnings
+
+from gevent import monkey
+from gevent.monkey import MonkeyPatchWarning
+from gevent.monkey._state import saved
+
+from .run import Patching
+
+#: The cooperative ``patch_*`` functions a cell may call, and the module each patches.
+SAFE = {
+    "patch_socket": "socket",
+    "patch_dns": "socket",
+    "patch_ssl": "ssl",
+    "patch_select": "select",
+    "patch_selectors": "selectors",
+    "patch_time": "time",
+}
+
+#: What is never patched in a kernel, and why (shown in the report).
+REFUSED = {
+    "patch_thread": (
+        "threading",
+        "the kernel's shell-channel, IOPub and heartbeat threads are real threads; "
+        "with threading patched they turn into greenlets and the kernel stops answering",
+    ),
+    "patch_queue": (
+        "queue",
+        "asyncio resolves host names in worker threads that wait on queue.SimpleQueue; "
+        "patched, those threads fail with LoopExit",
+    ),
+    "patch_os": (
+        "os",
+        "os.fork and os.waitpid are patched for the whole process and a SIGCHLD watcher "
+        "outlives the cell, which breaks !commands and subprocesses",
+    ),
+    "patch_subprocess": ("subprocess", "needs os patched (see os)"),
+    "patch_signal": (
+        "signal",
+        "the kernel owns signal handling: Jupyter interrupts a cell with SIGINT",
+    ),
+    "patch_sys": ("sys", "stdin, stdout and stderr are the kernel's streams to the notebook"),
+}
+
+#: Standard-library modules whose namespaces patching may change.
+_PATCHABLE_MODULES = sorted(set(SAFE.values()))
+
+
+class ScopedPatching:
+    """Context manager: the cell may patch; on exit everything is as before.
+
+    ``patch_now()`` patches every safe module at once (``%%gevent --patch``).
+    """
+
+    def __init__(self):
+        self.report = Patching()
+        self._modules = {name: importlib.import_module(name) for name in _PATCHABLE_MODULES}
+        self._namespaces = {}
+        self._saved = {}
+        self._monkey_functions = {}
+
+    def __enter__(self) -> ScopedPatching:
+        self._namespaces = {name: dict(vars(module)) for name, module in self._modules.items()}
+        self._saved = {name: dict(items) for name, items in saved.items()}
+        for name in (*SAFE, *REFUSED, "patch_all"):
+            self._monkey_functions[name] = getattr(monkey, name)
+        for name in SAFE:
+            setattr(monkey, name, self._cooperative(name))
+        for name in REFUSED:
+            setattr(monkey, name, self._refusal(name))
+        monkey.patch_all = self._patch_all
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.restore()
+
+    def restore(self) -> None:
+        """Put every patched namespace and ``gevent.monkey`` back as they were."""
+        for name, original in self._monkey_functions.items():
+            setattr(monkey, name, original)
+        for name, module in self._modules.items():
+            namespace = vars(module)
+            before = self._namespaces[name]
+            for attr in [attr for attr in namespace if attr not in before]:
+                del namespace[attr]
+            for attr, value in before.items():
+                if namespace.get(attr, _MISSING) is not value:
+                    namespace[attr] = value
+        saved.clear()
+        saved.update(self._saved)
+
+    def patch_now(self) -> None:
+        """Patch every safe module now, as ``patch_all()`` would in a script."""
+        self.report.requested_by.append("--patch")
+        with _quiet_ssl_warning():
+            self._monkey_functions["patch_all"]()
+
+    def _patch_all(self, *args, **kwargs):
+        self.report.requested_by.append("patch_all()")
+        with _quiet_ssl_warning():
+            return self._monkey_functions["patch_all"](*args, **kwargs)
+
+    def _cooperative(self, name):
+        original = self._monkey_functions[name]
+        module = SAFE[name]
+
+        def patch(*args, **kwargs):
+            if not self.report.requested_by:
+                self.report.requested_by.append(f"{name}()")
+            with _quiet_ssl_warning():
+                result = original(*args, **kwargs)
+            if module not in self.report.patched:
+                self.report.patched.append(module)
+            return result
+
+        patch.__name__ = patch.__qualname__ = name
+        patch.__doc__ = original.__doc__
+        return patch
+
+    def _refusal(self, name):
+        module, reason = REFUSED[name]
+
+        def refuse(*args, **kwargs):
+            self.report.refused[module] = reason
+
+        refuse.__name__ = refuse.__qualname__ = name
+        refuse.__doc__ = f"Left alone by %%gevent: {reason}."
+        return refuse
+
+
+_MISSING = object()
+
+
+@contextlib.contextmanager
+def _quiet_ssl_warning():
+    # gevent warns when ssl was imported before patching. In a kernel it always
+    # was (at start-up); the SSL objects the cell makes are still cooperative.
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="Monkey-patching ssl after ssl", category=MonkeyPatchWarning
+        )
+        yield

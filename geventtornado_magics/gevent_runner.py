@@ -1,0 +1,172 @@
+"""Run a cell under gevent, in the kernel's main thread, and record what happened.
+
+The cell body runs in the thread's main greenlet, exactly where a script's
+top level would run: ``gevent.spawn`` schedules greenlets on the hub, and
+``joinall`` (or any cooperative wait) switches to the hub, whose parent is
+that main greenlet. Around it, for the cell only:
+
+* monkey patching is scoped (``gevent_patching``);
+* recorders watch switches, spawned greenlets and HTTP requests;
+* ``--timeout`` is a ``gevent.Timeout`` on the main greenlet.
+
+Whatever way the cell ends (value, exception, timeout, Ctrl-C), the greenlets
+it left running are killed while patching is still in place, then every
+recorder and patch is undone, and a Run is returned. The caller re-raises
+``run.error``; the runner never does, so the report of a failed cell exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from time import perf_counter, process_time
+
+import gevent
+from gevent import getcurrent
+from gevent.hub import get_hub
+
+from .cell import compile_cell
+from .gevent_patching import ScopedPatching
+from .recorders.greenlet_switches import SwitchRecorder
+from .recorders.http_client import HttpClientRecorder, describe_error
+from .recorders.naming import short_repr
+from .recorders.spawned_greenlets import SpawnedGreenlets
+from .run import CellTimeout, Event, Run, Task
+from .settings import Limits
+
+
+def run_gevent_cell(
+    shell,
+    source: str,
+    *,
+    patch: bool = False,
+    timeout: float | None = None,
+    trace: bool = True,
+    limits: Limits = Limits(),
+) -> Run:
+    """Run ``source`` under gevent in ``shell``'s namespace; return its Run.
+
+    Raises only for a cell that does not compile (``SyntaxError``).
+    """
+    cell = compile_cell(shell, source)
+    run = Run(model="gevent", source=source)
+    hub = get_hub()
+    main = getcurrent()
+    t0 = perf_counter()
+    cpu0 = process_time()
+    with contextlib.ExitStack() as stack:
+        patching = stack.enter_context(ScopedPatching())
+        http = stack.enter_context(HttpClientRecorder(t0, lambda: id(getcurrent()), limits.requests))
+        spawned = stack.enter_context(SpawnedGreenlets(t0, limits.tasks))
+        switches = (
+            stack.enter_context(SwitchRecorder(t0, cell.line_of, limits.events)) if trace else None
+        )
+        try:
+            if patch:
+                patching.patch_now()
+            with _deadline(timeout):
+                run.value = cell.run(shell)
+        except BaseException as exc:  # noqa: BLE001 - reported; the magic re-raises it
+            run.error = exc.with_traceback(cell.user_traceback(exc.__traceback__) or exc.__traceback__)
+        finally:
+            spawned.kill_leftovers()
+    run.wall = perf_counter() - t0
+    run.cpu = process_time() - cpu0
+    run.patching = patching.report
+
+    lanes = _Lanes(hub, main, spawned)
+    run.tasks = _tasks(spawned, switches, lanes)
+    run.requests = http.requests
+    for request, key in zip(http.requests, http.request_tasks):
+        request.task = lanes.name(key)
+    if switches is not None:
+        run.events = _events(switches, lanes)
+    run.dropped = {
+        kind: count
+        for kind, count in (
+            ("events", switches.dropped if switches else 0),
+            ("requests", http.dropped),
+            ("tasks", spawned.dropped),
+        )
+        if count
+    }
+    run.notes = _notes(run)
+    return run
+
+
+def _deadline(timeout: float | None):
+    if not timeout:
+        return contextlib.nullcontext()
+    message = f"the cell ran longer than --timeout {timeout:g} s; the greenlets it spawned were killed"
+    return gevent.Timeout(timeout, CellTimeout(message))
+
+
+class _Lanes:
+    """Names for greenlet keys: ``cell``, ``hub``, or what a spawned greenlet runs."""
+
+    def __init__(self, hub, main, spawned: SpawnedGreenlets):
+        self._names = {id(hub): "hub", id(main): "cell"}
+        seen: dict[str, int] = {}
+        for glet, _, _, label in spawned.spawned:
+            seen[label] = seen.get(label, 0) + 1
+            self._names[id(glet)] = label if seen[label] == 1 else f"{label} #{seen[label]}"
+
+    def name(self, key, glet=None) -> str:
+        name = self._names.get(key)
+        if name is None:
+            name = self._names[key] = getattr(glet, "name", None) or f"greenlet-{len(self._names) - 1}"
+        return name
+
+
+def _tasks(spawned: SpawnedGreenlets, switches, lanes: _Lanes) -> list[Task]:
+    tasks = []
+    for glet, spawned_at, spawner, _ in spawned.spawned:
+        key = id(glet)
+        task = Task(
+            name=lanes.name(key),
+            key=key,
+            spawned=spawned_at,
+            start=switches.first_in.get(key) if switches else None,
+            end=spawned.finished.get(key) or (switches.ended.get(key) if switches else None),
+            spawned_by=lanes.name(spawner),
+            parent="hub",
+        )
+        if key in spawned.killed:
+            task.state = "killed" if glet.dead else "running"
+        elif glet.exception is not None:
+            task.state = "failed"
+            task.error = describe_error(glet.exception)
+        else:
+            task.result = short_repr(glet.value)
+        tasks.append(task)
+    return tasks
+
+
+def _events(switches: SwitchRecorder, lanes: _Lanes) -> list[Event]:
+    greenlets = switches.greenlets
+    events = []
+    for time, kind, origin, target, line in switches.events:
+        source = lanes.name(origin, greenlets.get(origin))
+        destination = lanes.name(target, greenlets.get(target))
+        if origin in switches.ended and switches.ended[origin] == time:
+            label = "finished"
+        elif destination == "hub":
+            label = "waits"
+        elif source == "hub":
+            label = "resumed"
+        else:
+            label = "switch"
+        events.append(Event(time, kind, source, destination, label, line))
+    return events
+
+
+def _notes(run: Run) -> list[str]:
+    notes = []
+    if not run.patching.patched and len(run.tasks) > 1 and run.requests:
+        notes.append(
+            "Nothing was monkey-patched, so each request blocked the whole thread and the "
+            "greenlets ran one after another. Call monkey.patch_all() in the cell, or run "
+            "it as %%gevent --patch, to make the standard library cooperate."
+        )
+    if isinstance(run.error, CellTimeout):
+        notes.append(str(run.error))
+    return notes

@@ -1,0 +1,28 @@
+"""Readable names for lanes: what a greenlet or task runs, in one short line."""
+
+from __future__ import annotations
+
+_ARG_WIDTH = 48
+_MAX_ARGS = 4
+
+
+def short_repr(value, width: int = _ARG_WIDTH) -> str:
+    """``repr(value)``, cut in the middle past ``width`` so both ends stay readable."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not break the report
+        text = f"<{type(value).__name__}>"
+    if len(text) <= width:
+        return text
+    keep = (width - 1) // 2
+    return f"{text[:keep]}…{text[-keep:]}"
+
+
+def call_label(function, args=(), kwargs=None) -> str:
+    """``print_head('http://127.0.0.1:8000/delay/0.5')`` for ``spawn(print_head, url)``."""
+    name = getattr(function, "__qualname__", None) or short_repr(function)
+    parts = [short_repr(arg) for arg in args[:_MAX_ARGS]]
+    parts += [f"{key}={short_repr(value)}" for key, value in (kwargs or {}).items()]
+    if len(args) > _MAX_ARGS:
+        parts.insert(_MAX_ARGS, "…")
+    return f"{name}({', '.join(parts)})"

@@ -1,0 +1,14 @@
+"""Caps on what the recorders keep, so a cell of any size has a bounded report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Past a cap, a recorder counts what it drops and the report says so."""
+
+    events: int = 200_000
+    requests: int = 100_000
+    tasks: int = 100_000
