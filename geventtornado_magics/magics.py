@@ -8,7 +8,7 @@ and ``%config GeventTornadoMagics.max_events = 10_000`` changes one.
 from __future__ import annotations
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, magics_class, output_can_be_silenced
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, output_can_be_silenced
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 from traitlets import Integer
@@ -76,6 +76,25 @@ class GeventTornadoMagics(Magics):
             self.shell, cell, patch=args.patch, timeout=args.timeout, trace=args.trace, limits=self._limits()
         )
         return self._show(run, line)
+
+    @magic_arguments()
+    @argument("--stop", action="store_true", help="Stop this kernel's demo server.")
+    @line_magic
+    def demo_server(self, line):
+        """The base URL of this kernel's demo HTTP server, started if needed.
+
+        ``base = %demo_server`` gives e.g. ``'http://127.0.0.1:40919'``; fetch
+        ``base + '/delay/0.5'``. The server is a child process bound to
+        127.0.0.1, stopped when the kernel exits. ``%demo_server --stop``
+        stops it now.
+        """
+        args = self._parse(self.demo_server, line)
+        from . import demo
+
+        if args.stop:
+            demo.stop_server()
+            return None
+        return demo.server_url()
 
     def _limits(self) -> Limits:
         return Limits(events=self.max_events, requests=self.max_requests, tasks=self.max_tasks)
