@@ -50,16 +50,28 @@ class CompiledCell:
             value = await value
         return value
 
-    def user_traceback(self, tb):
+    def user_traceback(self, tb, *, cell_frames_only: bool = False):
         """Cut ``tb`` so it starts at the cell's first frame.
 
-        What runs the cell (the magic, the runner, gevent's hub) is not the
-        user's business; what the cell called is, so only the frames above
-        the cell are dropped.
+        What runs the cell (the magic, the runner) is not the user's business;
+        what the cell called usually is, so only the frames above the cell are
+        dropped. With ``cell_frames_only`` the frames below the cell's last one
+        go too: for an interruption (Ctrl-C, a timeout) the point is where the
+        cell was waiting, not the insides of the library it waited in.
         """
         while tb is not None and tb.tb_frame.f_code.co_filename != self.filename:
             tb = tb.tb_next
-        return tb
+        if tb is None or not cell_frames_only:
+            return tb
+        frames = []
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == self.filename:
+                frames.append(tb)
+            tb = tb.tb_next
+        rebuilt = None
+        for entry in reversed(frames):
+            rebuilt = types.TracebackType(rebuilt, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+        return rebuilt
 
     def line_of(self, frame) -> int | None:
         """The cell line (1-based) where ``frame``'s stack meets the cell, if it does."""

@@ -10,6 +10,12 @@ own, so inside a cell it has to be done differently:
   kernel's threads already hold their sockets, selectors and locks; new
   objects made in the cell are the cooperative ones the lesson is about.
 * The rest is refused, each for a reason the report shows (``REFUSED``).
+* What is patched is cooperative in the cell's thread only; every other
+  thread gets the originals (``time.sleep``, ``socket.socket``, ...). The
+  kernel's threads call them too (its parent poller sleeps in a loop), and so
+  may a user's background thread; gevent would give each such thread a hub
+  of its own, never destroyed, and turn its blocking calls into switches
+  to that hub.
 * gevent has no "unpatch": the modules' namespaces are snapshotted before
   the cell and put back exactly afterwards, with ``gevent.monkey.saved``,
   so the next cell starts from the standard library and can patch again.
@@ -24,7 +30,9 @@ taken before the cell.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
+import threading
 import warnings
 
 from gevent import monkey
@@ -84,6 +92,7 @@ class ScopedPatching:
         self._namespaces = {}
         self._saved = {}
         self._monkey_functions = {}
+        self._thread = threading.get_ident()
 
     def __enter__(self) -> ScopedPatching:
         self._namespaces = {name: dict(vars(module)) for name, module in self._modules.items()}
@@ -135,6 +144,7 @@ class ScopedPatching:
                 self.report.requested_by.append(f"{name}()")
             with _quiet_ssl_warning():
                 result = original(*args, **kwargs)
+            self._confine_to_cell_thread()
             if module not in self.report.patched:
                 self.report.patched.append(module)
             return result
@@ -142,6 +152,25 @@ class ScopedPatching:
         patch.__name__ = patch.__qualname__ = name
         patch.__doc__ = original.__doc__
         return patch
+
+    def _confine_to_cell_thread(self) -> None:
+        """Make each newly patched function cooperative in the cell's thread only."""
+        for name, module in self._modules.items():
+            before = self._namespaces[name]
+            namespace = vars(module)
+            for attr, value in list(namespace.items()):
+                original = before.get(attr, _MISSING)
+                if (
+                    original is _MISSING
+                    or value is original
+                    or not callable(value)
+                    or "_gtm_original" in getattr(value, "__dict__", {})
+                ):
+                    continue
+                if isinstance(value, type):
+                    namespace[attr] = _class_in_thread_only(self._thread, value, original)
+                else:
+                    namespace[attr] = _in_thread_only(self._thread, value, original)
 
     def _refusal(self, name):
         module, reason = REFUSED[name]
@@ -155,6 +184,44 @@ class ScopedPatching:
 
 
 _MISSING = object()
+
+
+def _in_thread_only(thread: int, cooperative, original):
+    """``cooperative`` when called from ``thread``, ``original`` from any other."""
+
+    @functools.wraps(cooperative)
+    def dispatch(*args, **kwargs):
+        if threading.get_ident() == thread:
+            return cooperative(*args, **kwargs)
+        return original(*args, **kwargs)
+
+    dispatch._gtm_original = original
+    return dispatch
+
+
+def _class_in_thread_only(thread: int, cooperative: type, original):
+    """A subclass of ``cooperative`` whose instances, made in another thread, are ``original``'s.
+
+    ``__new__`` returning an object that is not an instance of the class skips
+    ``__init__``, so ``original(*args)`` builds the other thread's object whole.
+    """
+    base_new = cooperative.__new__
+
+    def __new__(cls, *args, **kwargs):
+        if threading.get_ident() != thread:
+            return original(*args, **kwargs)
+        if base_new is object.__new__:
+            return object.__new__(cls)
+        return base_new(cls, *args, **kwargs)
+
+    namespace = {
+        "__new__": __new__,
+        "__module__": cooperative.__module__,
+        "__qualname__": cooperative.__qualname__,
+        "__doc__": cooperative.__doc__,
+        "_gtm_original": original,
+    }
+    return type(cooperative.__name__, (cooperative,), namespace)
 
 
 @contextlib.contextmanager

@@ -50,6 +50,7 @@ def run_gevent_cell(
     cell = compile_cell(shell, source)
     run = Run(model="gevent", source=source)
     hub = get_hub()
+    had_threadpool = hub._threadpool is not None
     main = getcurrent()
     t0 = perf_counter()
     cpu0 = process_time()
@@ -66,9 +67,13 @@ def run_gevent_cell(
             with _deadline(timeout):
                 run.value = cell.run(shell)
         except BaseException as exc:  # noqa: BLE001 - reported; the magic re-raises it
-            run.error = exc.with_traceback(cell.user_traceback(exc.__traceback__) or exc.__traceback__)
+            interrupted = isinstance(exc, (KeyboardInterrupt, CellTimeout))
+            tb = cell.user_traceback(exc.__traceback__, cell_frames_only=interrupted)
+            run.error = exc.with_traceback(tb or exc.__traceback__)
         finally:
             spawned.kill_leftovers()
+            if not had_threadpool:
+                _release_threadpool(hub)
     run.wall = perf_counter() - t0
     run.cpu = process_time() - cpu0
     run.patching = patching.report
@@ -98,6 +103,19 @@ def _deadline(timeout: float | None):
         return contextlib.nullcontext()
     message = f"the cell ran longer than --timeout {timeout:g} s; the greenlets it spawned were killed"
     return gevent.Timeout(timeout, CellTimeout(message))
+
+
+def _release_threadpool(hub) -> None:
+    """Stop the worker threads the cell made the hub start (DNS look-ups run there).
+
+    A later cell that needs them gets a fresh pool; meanwhile the kernel has
+    no threads it did not have before the cell.
+    """
+    if hub._threadpool is None:
+        return
+    hub.threadpool.kill()
+    del hub.resolver
+    del hub.threadpool
 
 
 class _Lanes:

@@ -31,7 +31,8 @@ Endpoints (all GET; ``?delay=S`` waits S seconds first where noted):
     ``?delay=S`` slows every page of the crawl.
 
 A value outside its bounds gets a 400 whose ``text/plain`` body says the
-allowed range; an unknown path gets a 404.
+allowed range (a page outside a ``/links`` site gets a 404 saying the same);
+an unknown path gets Tornado's 404.
 
 The server runs as a child process, one per kernel, on a port the OS picks,
 so a ``%%gevent`` cell's monkey patching never reaches it and many kernels on

@@ -1,9 +1,9 @@
 """Run the demo server: ``python -m geventtornado_magics.demo [--host 127.0.0.1] [--port 0]``.
 
-By hand, this serves until Ctrl-C and prints where, port 0 meaning any free
-port.  ``DemoServer`` runs this same command as a child process with
-``--watch-stdin``, which makes the server exit as soon as its stdin reaches
-end-of-file, that is, as soon as the parent process is gone.
+Run by hand, it prints its URL and serves until Ctrl-C; the default port 0
+lets the OS pick a free one.  ``DemoServer`` runs the same command as a child
+process with ``--watch-stdin``, which makes the server exit as soon as its
+stdin reaches end-of-file, that is, as soon as the parent process is gone.
 """
 
 import argparse
@@ -21,9 +21,9 @@ import tornado.netutil
 from .app import make_app
 from .process import ANNOUNCEMENT
 
-# Connections the kernel queues for us while the loop is busy accepting
-# others: enough for a benchmark opening 10,000 at once.  The kernel silently
-# caps it at net.core.somaxconn.
+# How many connections the OS queues while the loop is busy accepting others:
+# enough for a benchmark opening 10,000 at once.  Linux silently caps it at
+# net.core.somaxconn.
 _LISTEN_BACKLOG = 16384
 
 # Every endpoint is a GET: refuse request bodies instead of buffering up to
@@ -47,7 +47,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m geventtornado_magics.demo",
         description="Serve the demo endpoints for concurrency lessons (see / for the list).",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on (default 127.0.0.1)")
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to serve on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default 0: any free port)")
     parser.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -56,7 +56,8 @@ _ENDPOINTS = [
     ),
     (
         "/links/10/0",
-        f"page 0 of a site of 10 linked pages (1 to {MAX_LINK_PAGES}), for crawlers; ?delay=S slows every page",
+        f"page 0 of a site of 10 linked pages (1 to {MAX_LINK_PAGES}), for crawlers;"
+        " ?delay=S slows every page",
     ),
 ]
 
@@ -270,16 +271,19 @@ class LinksHandler(_DemoHandler):
         pages = self.parse_int(pages_text, "number of pages", 1, MAX_LINK_PAGES)
         delay = self.query_seconds("delay", 0)
         query = {"delay": repr(delay)} if delay else {}
+
+        def page_url(page: int) -> str:
+            return tornado.httputil.url_concat(f"/links/{pages}/{page}", query)
+
         if page_text is None:
-            self.redirect(tornado.httputil.url_concat(f"/links/{pages}/0", query))
+            self.redirect(page_url(0))
             return
         # A page outside the site is a broken link, hence 404 rather than 400.
         page = self.parse_int(page_text, "page", 0, pages - 1, status=404)
         if not await self.pause(delay):
             return
         items = "\n".join(
-            f'<li><a href="{tornado.httputil.url_concat(f"/links/{pages}/{target}", query)}">page {target}</a></li>'
-            for target in link_targets(pages, page)
+            f'<li><a href="{page_url(target)}">page {target}</a></li>' for target in link_targets(pages, page)
         )
         self.finish(
             f"<!doctype html>\n<html><head><title>page {page} of {pages}</title></head><body>\n"

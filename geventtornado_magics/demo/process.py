@@ -1,4 +1,4 @@
-"""Start, find and stop the demo server as a child process of the kernel.
+"""Start the demo server as a child process of the kernel, learn its URL, stop it.
 
 The server never runs inside the kernel process: a ``%%gevent`` cell may
 monkey-patch the kernel's sockets, threads and sleeps, and a server sharing
@@ -12,10 +12,16 @@ SIGKILL, the OS closes the pipe, the child reads end-of-file and exits.  The
 child also runs in a session of its own, so a Ctrl-C in the terminal that
 started Jupyter does not reach it.
 
+All of this works whether or not gevent has monkey-patched the kernel.  The
+code calls ``subprocess``, ``selectors`` and ``time`` as they are at call time,
+gevent's versions once patched: keeping the originals would not do, because
+the stdlib ``Popen`` stops working once gevent patches ``subprocess``.
+
 POSIX only: the lifeline relies on pipes being selectable and on sessions.
 """
 
 import atexit
+import contextlib
 import os
 import selectors
 import subprocess
@@ -23,24 +29,13 @@ import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
+from collections.abc import Iterator
 
 ANNOUNCEMENT = "GTM_DEMO_URL"
 """The child's first line on stdout is ``ANNOUNCEMENT``, a space and its base URL."""
 
-# gevent's monkey patching replaces these with versions that switch greenlets
-# while they wait.  This module is normally imported before any cell patches
-# anything, so it keeps the blocking originals: no greenlet switch can then
-# happen while a DemoServer holds its (equally original) lock.  Imported after
-# patching, it gets gevent's lock, Popen and selector instead, which also agree.
-_Lock = threading.Lock
-_Popen = subprocess.Popen
-_Selector = selectors.DefaultSelector
-
-# The package's parent directory.  Putting it first on the child's PYTHONPATH
-# makes the child run this very copy of the package, even when the kernel found
-# it through a sys.path tweak rather than an installation.
-_IMPORT_ROOT = str(Path(__file__).resolve().parents[2])
+# How often a caller waiting for a DemoServer's lock tries it again, in seconds.
+_LOCK_POLL_INTERVAL = 0.01
 
 
 class DemoServer:
@@ -52,7 +47,7 @@ class DemoServer:
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.host = host
-        self._lock = _Lock()
+        self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
         self._url: str | None = None
 
@@ -83,7 +78,7 @@ class DemoServer:
         Raises RuntimeError, with what the child wrote to stderr, if it does
         not announce its URL within ``timeout`` seconds.
         """
-        with self._lock:
+        with _holding(self._lock):
             if self.running:
                 return self._url
             if self._process is not None:
@@ -95,27 +90,42 @@ class DemoServer:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the child: SIGTERM, then SIGKILL after ``timeout`` seconds.  Idempotent."""
-        with self._lock:
+        with _holding(self._lock):
             process, self._process, self._url = self._process, None, None
-        # Waiting happens outside the lock, as the wait may sleep cooperatively
-        # under gevent, and a greenlet calling start() meanwhile must not block.
+        # Ending it can take a while, and nothing else needs to wait for that.
         if process is not None:
             _end(process, timeout)
+
+
+@contextlib.contextmanager
+def _holding(lock: threading.Lock) -> Iterator[None]:
+    """Hold ``lock``, waiting for it in a way that works with and without gevent.
+
+    A cell may monkey-patch the kernel after this module made the lock, and
+    then call ``server_url()`` from many greenlets at once.  Blocking on a
+    plain lock held by another greenlet of the same thread would freeze that
+    thread for good; polling with ``time.sleep``, patched or not, lets the
+    holder run and finish, whether it is a greenlet or a thread.
+    """
+    while not lock.acquire(blocking=False):
+        time.sleep(_LOCK_POLL_INTERVAL)
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _launch(host: str, timeout: float) -> tuple[subprocess.Popen, str]:
     """Start a child serving on ``host`` and a free port; return it and its URL."""
     command = [sys.executable, "-m", "geventtornado_magics.demo", "--host", host, "--port", "0", "--watch-stdin"]
-    pythonpath = os.pathsep.join(filter(None, [_IMPORT_ROOT, os.environ.get("PYTHONPATH")]))
     # The child's stderr goes to an anonymous temporary file: it is only read
     # if the start fails, and unlike a pipe it can never fill up and block.
     with tempfile.TemporaryFile() as stderr:
-        process = _Popen(
+        process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr,
-            env={**os.environ, "PYTHONPATH": pythonpath},
             start_new_session=True,
         )
         try:
@@ -140,7 +150,7 @@ def _read_announcement(process: subprocess.Popen, timeout: float) -> str:
     """
     deadline = time.monotonic() + timeout
     received = b""
-    with _Selector() as selector:
+    with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)
         while b"\n" not in received:
             remaining = deadline - time.monotonic()

@@ -1,0 +1,278 @@
+"""%%gevent in a real ipykernel: the seed's example, and the kernel left as it was."""
+
+from __future__ import annotations
+
+import re
+import socket
+
+import pytest
+
+pytestmark = pytest.mark.kernel
+
+ESSAY = """\
+%%gevent
+import gevent
+from gevent import monkey
+# patches stdlib (including socket and ssl modules) to cooperate with other greenlets
+monkey.patch_all()
+
+import urllib.request
+
+urls = [DEMO + '/delay/0.5', DEMO + '/delay/0.5', DEMO + '/delay/0.5']
+
+def print_head(url):
+    print ('Starting %s' % url)
+    data = urllib.request.urlopen(url).read()
+    print ('%s: %s bytes: %r' % (url, len(data), data[:50]))
+
+jobs = [gevent.spawn(print_head, url) for url in urls]
+
+gevent.joinall(jobs)
+"""
+
+#: Prints what a user would check to see the kernel is back to the standard library.
+STDLIB_CHECK = """\
+import socket, ssl, time, select, selectors, threading, queue, greenlet, _socket
+from gevent.monkey import saved
+print(socket.socket.__module__, ssl.SSLContext.__module__, time.sleep.__module__,
+      select.select.__module__, selectors.DefaultSelector.__module__,
+      threading.Thread.__module__, queue.Queue.__module__,
+      hasattr(select, 'epoll'), greenlet.gettrace(), dict(saved))
+"""
+STDLIB_OUTPUT = "socket ssl time select selectors threading queue True None {}"
+
+#: Counts what a leak would grow: file descriptors, threads, live greenlets.
+RESOURCES = """\
+import os, gc, greenlet, time
+time.sleep(0.2)  # let worker threads that were told to stop finish exiting
+gc.collect()
+print(len(os.listdir('/proc/self/fd')), len(os.listdir('/proc/self/task')),
+      sum(1 for o in gc.get_objects() if isinstance(o, greenlet.greenlet) and not o.dead))
+"""
+
+
+def last_run(kernel, expression):
+    return kernel.ok(f"import geventtornado_magics as _g\nprint({expression})").stdout.strip()
+
+
+def test_essay_example_runs_concurrently_and_reports_three_requests(kernel, demo_url):
+    reply = kernel.execute(ESSAY)
+    assert reply.status == "ok", reply.text
+    assert reply.stdout.count("Starting ") == 3
+    assert reply.stdout.count("12 bytes: b'delayed 0.5 s\\n'") == 3 or reply.stdout.count(" bytes: ") == 3
+    assert reply.finished - reply.started < 1.2, "three 0.5 s requests must overlap"
+
+    statuses = last_run(kernel, "[(r.status, r.url, r.error) for r in _g.last_run().requests]")
+    assert statuses.count("200") == 3 and f"{demo_url}/delay/0.5" in statuses
+    assert "None" in statuses and "Error" not in statuses
+    # The report: one display with html and text, a row per request.
+    assert len(reply.displays) == 1
+    html = reply.html
+    assert html.count(f"{demo_url}/delay/0.5</td>") == 3
+    assert "patched for this cell only" in html and "threading" in html
+    assert "<svg" in html
+    text = reply.displays[0]["text/plain"]
+    assert "3 requests (3 ok, 0 failed)" in text
+
+
+def test_kernel_is_standard_library_again_and_asyncio_and_tornado_work(kernel):
+    kernel.ok(ESSAY)
+    assert kernel.ok(STDLIB_CHECK).stdout.strip() == STDLIB_OUTPUT
+    assert kernel.ok("import asyncio\nawait asyncio.sleep(0.05)\n'awaited'").value == "'awaited'"
+    fetched = kernel.ok(
+        "from tornado.httpclient import AsyncHTTPClient\n"
+        "response = await AsyncHTTPClient().fetch(DEMO + '/delay/0.1')\n"
+        "response.code"
+    )
+    assert fetched.value == "200"
+
+
+def test_a_later_cell_patches_again(kernel):
+    for _ in range(2):
+        reply = kernel.ok(ESSAY)
+        assert reply.finished - reply.started < 1.2
+        assert "patched for this cell only" in reply.html
+
+
+def test_switch_trace_names_greenlets_and_cell_lines(kernel):
+    kernel.ok(ESSAY)
+    out = last_run(
+        kernel,
+        "sorted({(e.source, e.target, e.line) for e in _g.last_run().events if e.target == 'hub' and e.line})",
+    )
+    # A fetching greenlet waits at line 12 (`data = urllib.request.urlopen(url).read()`),
+    # the cell at line 17 (`gevent.joinall(jobs)`): line 1 follows %%gevent.
+    assert "'hub', 12)" in out and "('cell', 'hub', 17)" in out
+    assert "print_head('" in out
+
+
+def test_output_is_live_while_the_cell_runs(kernel):
+    reply = kernel.ok("%%gevent\nimport gevent\nprint('before', flush=True)\ngevent.sleep(1.0)\nprint('after')\n")
+    first_time, first_text = reply.stream_times[0]
+    assert "before" in first_text and "after" not in first_text
+    assert first_time < 0.8, reply.stream_times
+
+
+def test_last_expression_is_the_value_and_a_semicolon_silences_it(kernel):
+    assert kernel.ok("%%gevent\nx = 20\nx * 2 + 2").value == "42"
+    assert kernel.ok("%%gevent\nx = 20\nx * 2 + 2;").value is None
+
+
+def test_magics_and_shell_commands_work_inside_the_cell(kernel):
+    reply = kernel.ok("%%gevent\n%time y = 1 + 1\n!echo shell-says-hi\ny")
+    assert "shell-says-hi" in reply.stdout and "Wall time" in reply.stdout
+    assert reply.value == "2"
+
+
+def test_exception_shows_the_users_traceback_after_the_report(kernel):
+    reply = kernel.execute("%%gevent\nimport gevent\ngevent.sleep(0)\nraise ValueError('bad value')\n")
+    assert reply.status == "error"
+    assert reply.error["ename"] == "ValueError"
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", reply.traceback)
+    assert "----> 3 raise ValueError('bad value')" in plain
+    assert "gevent_runner" not in plain and "magics.py" not in plain and "run_cell_magic" not in plain
+    assert len(reply.displays) == 1 and "ValueError: bad value" in reply.html
+
+
+def test_failures_are_rows_not_crashes(kernel, demo_url):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    reply = kernel.ok(
+        "%%gevent --patch\n"
+        "import gevent, urllib.request\n"
+        "def get(url):\n"
+        "    return urllib.request.urlopen(url, timeout=5).read()\n"
+        f"urls = [DEMO + '/status/500', 'http://127.0.0.1:{closed_port}/', DEMO + '/delay/0.2']\n"
+        "jobs = [gevent.spawn(get, url) for url in urls]\n"
+        "gevent.joinall(jobs)\n"
+        "[job.successful() for job in jobs]\n"
+    )
+    assert reply.value == "[False, False, True]"
+    rows = last_run(kernel, "[(r.status, r.error) for r in _g.last_run().requests]")
+    assert "(500, None)" in rows
+    assert "ConnectionRefusedError" in rows
+    assert "(200, None)" in rows
+    states = last_run(kernel, "[(t.state, t.error) for t in _g.last_run().tasks]")
+    assert states.count("'failed'") == 2 and "HTTPError" in states and "URLError" in states
+    assert "2 failed" in reply.displays[0]["text/plain"]
+
+
+def test_without_patching_greenlets_run_one_after_another(kernel):
+    reply = kernel.ok(
+        "%%gevent\n"
+        "import gevent, urllib.request\n"
+        "jobs = [gevent.spawn(urllib.request.urlopen, DEMO + '/delay/0.3') for _ in range(3)]\n"
+        "gevent.joinall(jobs)\n"
+    )
+    assert reply.finished - reply.started >= 0.9
+    assert "Nothing was monkey-patched" in reply.html
+
+
+def test_timeout_kills_the_greenlets_and_shows_the_partial_report(kernel):
+    reply = kernel.execute(
+        "%%gevent --patch --timeout 0.5\n"
+        "import gevent, urllib.request\n"
+        "jobs = [gevent.spawn(urllib.request.urlopen, DEMO + '/delay/0.1')]\n"
+        "jobs += [gevent.spawn(urllib.request.urlopen, DEMO + '/delay/5') for _ in range(2)]\n"
+        "gevent.joinall(jobs)\n"
+    )
+    assert reply.status == "error" and reply.error["ename"] == "CellTimeout"
+    assert reply.finished - reply.started < 2.5
+    assert "--timeout 0.5" in reply.html
+    states = last_run(kernel, "sorted(t.state for t in _g.last_run().tasks)")
+    assert states == "['done', 'killed', 'killed']"
+    assert kernel.ok(STDLIB_CHECK).stdout.strip() == STDLIB_OUTPUT
+
+
+def test_ctrl_c_interrupts_the_cell_and_the_next_cell_runs(kernel):
+    reply = kernel.execute(
+        "%%gevent --patch\n"
+        "import gevent, urllib.request\n"
+        "jobs = [gevent.spawn(urllib.request.urlopen, DEMO + '/delay/10') for _ in range(3)]\n"
+        "gevent.joinall(jobs)\n",
+        interrupt_after=1.0,
+        timeout=30,
+    )
+    assert reply.status == "error" and reply.error["ename"] == "KeyboardInterrupt"
+    assert reply.finished - reply.started < 5
+    assert len(reply.displays) == 1
+    states = last_run(kernel, "sorted(t.state for t in _g.last_run().tasks)")
+    assert states == "['killed', 'killed', 'killed']"
+    assert kernel.ok(STDLIB_CHECK).stdout.strip() == STDLIB_OUTPUT
+    assert kernel.ok("1 + 1").value == "2"
+
+
+def test_greenlets_left_running_are_killed_and_listed(kernel):
+    reply = kernel.ok("%%gevent\nimport gevent\nforgotten = gevent.spawn(gevent.sleep, 30)\n'spawned'")
+    assert reply.value == "'spawned'"
+    assert "killed" in reply.displays[0]["text/plain"]
+    assert kernel.ok("forgotten.dead").value == "True"
+
+
+def test_requests_library_is_recorded_and_concurrent(kernel):
+    reply = kernel.ok(
+        "%%gevent --patch\n"
+        "import gevent, requests\n"
+        "jobs = [gevent.spawn(requests.get, DEMO + '/delay/0.5') for _ in range(3)]\n"
+        "gevent.joinall(jobs)\n"
+        "[job.value.status_code for job in jobs]\n"
+    )
+    assert reply.value == "[200, 200, 200]"
+    assert reply.finished - reply.started < 1.2
+    rows = last_run(kernel, "[(r.method, r.status, r.nbytes) for r in _g.last_run().requests]")
+    assert rows.count("('GET', 200, ") == 3
+
+
+def test_programmatic_run_cell_magic(kernel):
+    reply = kernel.ok(
+        "body = ESSAY_BODY\n"
+        "get_ipython().run_cell_magic('gevent', '', body)\n"
+        "import geventtornado_magics as _g\n"
+        "[r.status for r in _g.last_run().requests]".replace(
+            "ESSAY_BODY", repr(ESSAY.split("\n", 1)[1])
+        )
+    )
+    assert reply.value == "[200, 200, 200]"
+    assert reply.stdout.count("Starting ") == 3
+
+
+def test_background_thread_with_blocking_sockets_keeps_working(kernel):
+    kernel.ok(
+        "import threading, urllib.request\n"
+        "fetched, failures, stop = [], [], threading.Event()\n"
+        "def fetch_forever():\n"
+        "    while not stop.is_set():\n"
+        "        try:\n"
+        "            fetched.append(urllib.request.urlopen(DEMO + '/delay/0.05').status)\n"
+        "        except Exception as exc:\n"
+        "            failures.append(repr(exc))\n"
+        "worker = threading.Thread(target=fetch_forever, daemon=True)\n"
+        "worker.start()\n"
+    )
+    kernel.ok(ESSAY)
+    out = kernel.ok(
+        "before = len(fetched)\nimport time; time.sleep(0.3)\n"
+        "stop.set(); worker.join(5)\nprint(before > 3, len(fetched) > before, failures)"
+    ).stdout
+    assert out.strip() == "True True []"
+
+
+def test_unload_and_reload(kernel):
+    kernel.ok("%unload_ext geventtornado_magics")
+    gone = kernel.execute("%%gevent\n1")
+    assert gone.status == "error" and "not found" in gone.text
+    kernel.ok("%load_ext geventtornado_magics")
+    kernel.ok("%reload_ext geventtornado_magics")
+    assert kernel.ok("%%gevent\n1 + 2").value == "3"
+
+
+def test_a_hundred_cells_leave_nothing_behind(kernel):
+    kernel.ok(ESSAY.replace("/delay/0.5", "/delay/0"))  # warm-up: the hub exists from here on
+    before = kernel.ok(RESOURCES).stdout
+    for _ in range(100):
+        kernel.ok(ESSAY.replace("/delay/0.5", "/delay/0"))
+    after = kernel.ok(RESOURCES).stdout
+    assert after == before
+    assert kernel.ok(STDLIB_CHECK).stdout.strip() == STDLIB_OUTPUT
+
