@@ -14,8 +14,8 @@ def short_repr(value, width: int = _ARG_WIDTH) -> str:
         text = f"<{type(value).__name__}>"
     if len(text) <= width:
         return text
-    keep = (width - 1) // 2
-    return f"{text[:keep]}…{text[-keep:]}"
+    head = (width - 1) // 2
+    return f"{text[:head]}…{text[head - width + 1:]}"
 
 
 def call_label(function, args=(), kwargs=None) -> str:

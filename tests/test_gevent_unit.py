@@ -1,0 +1,241 @@
+"""%%gevent on IPython's in-process shell: options, cell behaviour, patching, recorders."""
+
+from __future__ import annotations
+
+import select
+import socket
+import threading
+import time
+import urllib.request
+
+import greenlet
+import pytest
+from IPython.core.error import UsageError
+from IPython.utils.capture import capture_output
+
+import geventtornado_magics
+from geventtornado_magics.cell import compile_cell
+from geventtornado_magics.gevent_patching import ScopedPatching
+from geventtornado_magics.recorders.greenlet_switches import SwitchRecorder
+from geventtornado_magics.recorders.http_client import HttpClientRecorder
+from geventtornado_magics.recorders.naming import call_label, short_repr
+
+
+def gevent_cell(ip, body, options=""):
+    """Run a %%gevent cell like a notebook; return (run, captured output)."""
+    with capture_output() as captured:
+        result = ip.run_cell(f"%%gevent {options}\n{body}")
+    return result, geventtornado_magics.last_run(), captured
+
+
+# -- the magic ---------------------------------------------------------------
+
+
+def test_unknown_option_is_a_usage_error_with_the_usage_line(ip):
+    with pytest.raises(UsageError) as error:
+        ip.run_cell_magic("gevent", "--bogus", "x = 1")
+    assert "unrecognized arguments: --bogus" in str(error.value)
+    assert "usage: %%gevent [--patch] [--timeout SECONDS] [--no-trace]" in str(error.value)
+
+
+def test_help_lists_the_options(ip):
+    doc = ip.find_cell_magic("gevent").__doc__
+    for option in ("--patch", "--timeout SECONDS", "--no-trace"):
+        assert option in doc
+
+
+def test_value_namespace_and_display(ip):
+    result, run, captured = gevent_cell(ip, "shared = 6\nshared * 7")
+    assert result.result == 42 and ip.user_ns["shared"] == 6
+    assert run.value == 42 and run.model == "gevent" and run.error is None
+    assert len(captured.outputs) == 1
+    bundle = captured.outputs[0].data
+    assert "text/html" in bundle and bundle["text/plain"].startswith("%%gevent:")
+
+
+def test_syntax_error_is_reported_like_a_cells(ip):
+    result, _, captured = gevent_cell(ip, "x = (\n")
+    assert isinstance(result.error_in_exec, SyntaxError)
+    assert socket.socket.__module__ == "socket"
+
+
+def test_exception_keeps_the_report_and_the_cell_traceback(ip):
+    result, run, captured = gevent_cell(ip, "a = 1\nraise KeyError('missing')")
+    assert isinstance(result.error_in_exec, KeyError)
+    assert run.error is result.error_in_exec
+    frames = run.error._render_traceback_()
+    text = "\n".join(frames)
+    assert "missing" in text and "gevent_runner" not in text
+    assert len(captured.outputs) == 1  # the report was displayed before the traceback
+
+
+def test_timeout_stops_the_cell(ip):
+    started = time.monotonic()
+    result, run, _ = gevent_cell(ip, "import gevent\ng = gevent.spawn(gevent.sleep, 5)\ng.join()", "--timeout 0.2")
+    assert time.monotonic() - started < 2
+    assert type(result.error_in_exec).__name__ == "CellTimeout"
+    assert [t.state for t in run.tasks] == ["killed"]
+    assert any("--timeout 0.2" in note for note in run.notes)
+
+
+def test_no_trace_keeps_requests_and_drops_switches(ip, demo_url):
+    ip.user_ns["DEMO"] = demo_url
+    body = "import gevent, urllib.request\ngevent.joinall([gevent.spawn(urllib.request.urlopen, DEMO + '/delay/0')])"
+    _, traced, _ = gevent_cell(ip, body, "--patch")
+    _, untraced, _ = gevent_cell(ip, body, "--patch --no-trace")
+    assert traced.events and not untraced.events
+    assert len(untraced.requests) == 1 and untraced.requests[0].status == 200
+
+
+def test_caps_count_what_they_drop(ip):
+    ip.run_line_magic("config", "GeventTornadoMagics.max_events = 5")
+    try:
+        _, run, _ = gevent_cell(ip, "import gevent\ngevent.joinall([gevent.spawn(gevent.sleep, 0) for _ in range(20)])")
+    finally:
+        ip.run_line_magic("config", "GeventTornadoMagics.max_events = 200000")
+    assert len(run.events) == 5 and run.dropped["events"] > 0
+    assert f"{run.dropped['events']:,} events" in repr(run)
+
+
+def test_greenlet_names_and_parents(ip):
+    _, run, _ = gevent_cell(ip, "import gevent\ndef work(n, label='x'):\n    return n * 2\ngevent.spawn(work, 21, label='y').get()")
+    assert run.value == 42
+    (task,) = run.tasks
+    assert task.name == "work(21, label='y')" and task.state == "done" and task.result == "42"
+    assert task.spawned_by == "cell" and task.parent == "hub"
+
+
+def test_last_run_is_the_latest(ip):
+    gevent_cell(ip, "'first'")
+    _, run, _ = gevent_cell(ip, "'second'")
+    assert geventtornado_magics.last_run() is run and run.value == "second"
+
+
+def test_chrome_trace_has_requests_and_switches(ip, demo_url):
+    ip.user_ns["DEMO"] = demo_url
+    _, run, _ = gevent_cell(ip, "import gevent, urllib.request\ngevent.spawn(urllib.request.urlopen, DEMO + '/delay/0').join()", "--patch")
+    trace = run.to_chrome_trace()
+    kinds = {event["cat"] for event in trace["traceEvents"] if "cat" in event}
+    assert {"request", "switch"} <= kinds
+
+
+# -- compiling a cell --------------------------------------------------------
+
+
+def test_cell_lines_count_from_the_line_after_the_magic(ip):
+    cell = compile_cell(ip, "\n\nx = 1\nx + 1")
+    assert cell.line_offset == 2 and cell.last_expr is not None and not cell.is_async
+    assert cell.run(ip) == 2
+
+
+def test_top_level_await_is_detected(ip):
+    assert compile_cell(ip, "import asyncio\nawait asyncio.sleep(0)", allow_await=True).is_async
+
+
+# -- scoped patching ----------------------------------------------------------
+
+
+def test_patching_is_undone_and_can_happen_again():
+    from gevent import monkey
+
+    originals = (socket.socket, time.sleep, select.select, threading.Thread)
+    for _ in range(2):
+        with ScopedPatching() as scope:
+            monkey.patch_all()
+            assert socket.socket is not originals[0] and time.sleep is not originals[1]
+            assert threading.Thread is originals[3]
+        assert (socket.socket, time.sleep, select.select, threading.Thread) == originals
+        assert monkey.saved == {} and monkey.patch_all.__module__ == "gevent.monkey"
+    assert scope.report.patched == ["time", "socket", "select", "selectors", "ssl"]
+    assert {"threading", "queue", "os", "signal", "subprocess"} <= set(scope.report.refused)
+
+
+def test_patching_is_undone_when_the_cell_fails():
+    from gevent import monkey
+
+    with pytest.raises(RuntimeError), ScopedPatching():
+        monkey.patch_socket()
+        raise RuntimeError("cell failed")
+    assert socket.socket.__module__ == "socket" and monkey.saved == {}
+
+
+def test_other_threads_keep_the_standard_library_during_the_cell():
+    from gevent import monkey
+
+    seen = {}
+
+    def other_thread():
+        seen["socket"] = type(socket.socket()).__module__
+        seen["sleep"] = time.sleep(0) is None and time.sleep.__module__
+
+    with ScopedPatching():
+        monkey.patch_all()
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+        in_cell = socket.socket()
+        in_cell.close()
+    assert seen["socket"] == "socket"
+    assert type(in_cell).__module__.startswith("gevent")
+
+
+def test_patch_now_records_the_option():
+    with ScopedPatching() as scope:
+        scope.patch_now()
+    assert scope.report.requested_by == ["--patch"] and "socket" in scope.report.patched
+
+
+# -- recorders --------------------------------------------------------------
+
+
+def test_http_recorder_counts_bytes_and_errors(demo_url):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    with HttpClientRecorder(time.perf_counter(), lambda: "me", cap=10) as recorder:
+        assert len(urllib.request.urlopen(f"{demo_url}/bytes/1000").read()) == 1000
+        assert len(urllib.request.urlopen(f"{demo_url}/drip?bytes=300&chunks=3&duration=0.1").read()) == 300
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{closed}/")
+    ok, drip, refused = recorder.requests
+    assert (ok.status, ok.nbytes, ok.method) == (200, 1000, "GET") and ok.end > ok.start
+    assert (drip.status, drip.nbytes) == (200, 300)
+    assert refused.status is None and refused.error.startswith("ConnectionRefusedError")
+    assert recorder.request_tasks == ["me", "me", "me"]
+    assert urllib.request.urlopen.__module__ == "urllib.request"
+
+
+def test_http_recorder_ignores_other_threads_and_counts_past_the_cap(demo_url):
+    with HttpClientRecorder(time.perf_counter(), lambda: None, cap=1) as recorder:
+        worker = threading.Thread(target=lambda: urllib.request.urlopen(f"{demo_url}/delay/0").read())
+        worker.start()
+        worker.join()
+        for _ in range(3):
+            urllib.request.urlopen(f"{demo_url}/delay/0").read()
+    assert len(recorder.requests) == 1 and recorder.dropped == 2
+
+
+def test_switch_recorder_chains_the_previous_tracer_and_never_raises():
+    import gevent
+
+    calls = []
+    previous = greenlet.settrace(lambda event, args: calls.append(event))
+    try:
+
+        def broken_line_of(frame):
+            raise RuntimeError("must not escape")
+
+        with SwitchRecorder(time.perf_counter(), broken_line_of, cap=100) as recorder:
+            gevent.spawn(gevent.sleep, 0).join()
+            assert greenlet.gettrace() == recorder._trace  # still installed: it never raised
+        assert calls  # the tracer installed before ours saw every switch too
+    finally:
+        greenlet.settrace(previous)
+    # Switches whose line lookup failed were dropped; only a finished greenlet's (no lookup) remains.
+    assert all(line is None for *_, line in recorder.events)
+
+
+def test_names_are_short_and_readable():
+    assert call_label(print, ("x" * 100,)).startswith("print('xxxx")
+    assert len(short_repr("y" * 500)) == 48
+    assert call_label(len, tuple(range(10))) == "len(0, 1, 2, 3, …)"
