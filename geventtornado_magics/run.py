@@ -91,6 +91,20 @@ class Event:
 
 
 @dataclass
+class Blocking:
+    """A stretch where one greenlet or callback held the loop, so nothing else ran."""
+
+    start: float
+    duration: float
+    #: The greenlet or task that held the loop.
+    task: str
+    #: The cell line it was on while blocking (sampled), if it was in the cell.
+    line: int | None = None
+    #: What probably blocked and what to do instead.
+    hint: str = ""
+
+
+@dataclass
 class Patching:
     """What monkey patching did during a ``%%gevent`` cell."""
 
@@ -119,6 +133,8 @@ class Run:
     #: How many records of each kind were dropped past the recorders' caps.
     dropped: dict[str, int] = field(default_factory=dict)
     patching: Patching | None = None
+    #: Where the loop was blocked longer than the threshold (see ``recorders/blocking.py``).
+    blocking: list[Blocking] = field(default_factory=list)
     #: Short teaching notes: things the cell did that are worth a word.
     notes: list[str] = field(default_factory=list)
 
@@ -138,8 +154,19 @@ class Run:
 
         return chrome_trace(self)
 
+    def to_dataframe(self, records: str = "requests"):
+        """Every request (or ``"tasks"``, or ``"events"``) as a pandas DataFrame.
+
+        Needs pandas: ``pip install 'geventtornado_magics[dataframe]'``.
+        """
+        from .render.dataframe import to_dataframe
+
+        return to_dataframe(self, records)
+
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/html": self._repr_html_(), "text/plain": repr(self)}
+        from .render import mimebundle
+
+        return mimebundle(self)
 
     def _repr_html_(self) -> str:
         from .render.html import render_html

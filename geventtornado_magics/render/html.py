@@ -1,85 +1,158 @@
-"""The report as one self-contained HTML fragment.
+"""The report as one self-contained HTML fragment: no script, no network, every string escaped.
 
-No script, no network, no external stylesheet: the fragment carries its own
-``<style>``, scoped under ``.gtm-report``, coloured with JupyterLab's
-``--jp-*`` variables (so light and dark themes both read) and plain fallbacks
-for nbconvert, VS Code and nbviewer. Every string that came from the cell,
-the network or an exception goes through ``html.escape``.
+Top to bottom: the headline and the facts line, the timeline, the requests
+table, the tree of greenlets or tasks, and the trace beside the cell's lines.
+Sections past the picture are ``<details>``, so the report stays short.
+
+The timeline is given twice, and each host shows one (see ``docs/report.md``
+for the evidence):
+
+* the live SVG, inline: themed by the stylesheet, with hover titles. It sits in
+  a box whose inline style has zero height; the stylesheet opens it;
+* the same picture as an ``<img>`` of an SVG document (a ``data:`` URI),
+  which the stylesheet hides.
+
+Where the ``<style>`` element survives (JupyterLab and Notebook 7 for a
+trusted notebook, VS Code, nbconvert, nbviewer) the live SVG shows. Where a
+sanitizer removes it (JupyterLab for an untrusted notebook, which also drops
+``<svg>`` elements but keeps ``<img>``, ``data:`` sources and inline
+``style``; GitHub, which strips stylesheets) the box stays closed and the
+image shows instead. Nothing in an image can run a script.
 """
 
 from __future__ import annotations
 
+import base64
 from html import escape
 
 from ..run import Run
-from .rows import Table, event_table, request_table, task_table
-from .summary import count
-from .text import patching_lines, summary_line
-from .timeline import render_timeline
+from .style import STYLE
+from .summary import error_text, event_word, facts, headline, lane_word, patching_lines, patching_summary, summarize
+from .svg import render_svg
+from .tables import Group, Table, request_table, source_listing, trace_table
+from .timeline import Timeline, build_timeline
+from .tree import task_tree
+from .units import clip, count, plural
 
-_STYLE = """
-<style>
-.gtm-report{font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:12px;
-  color:var(--jp-ui-font-color1,#222);max-width:1100px}
-.gtm-report .gtm-summary{font-weight:600;margin:2px 0 4px}
-.gtm-report .gtm-meta{color:var(--jp-ui-font-color2,#555);margin:1px 0}
-.gtm-report .gtm-error{color:var(--jp-error-color1,#c62828);margin:2px 0}
-.gtm-report details{margin:6px 0}
-.gtm-report summary{cursor:pointer;font-weight:600}
-.gtm-report table{border-collapse:collapse;margin:4px 0;font-family:var(--jp-code-font-family,monospace);font-size:11px}
-.gtm-report th,.gtm-report td{padding:1px 8px;text-align:left;white-space:nowrap;
-  border-bottom:1px solid var(--jp-border-color2,#e0e0e0);max-width:420px;overflow:hidden;text-overflow:ellipsis}
-.gtm-report th{color:var(--jp-ui-font-color2,#555)}
-.gtm-report td.gtm-gap{text-align:center;color:var(--jp-ui-font-color2,#777)}
-.gtm-report tr.gtm-bad td{color:var(--jp-error-color1,#c62828)}
-.gtm-timeline{display:block;margin:6px 0}
-.gtm-timeline .gtm-label,.gtm-timeline .gtm-axis{font:11px var(--jp-code-font-family,monospace);fill:var(--jp-ui-font-color1,#222)}
-.gtm-timeline .gtm-axis{fill:var(--jp-ui-font-color2,#666)}
-.gtm-timeline .gtm-band{fill:var(--jp-layout-color2,#f3f3f3);opacity:.6}
-.gtm-timeline .gtm-tick{stroke:var(--jp-border-color2,#ddd);stroke-width:1}
-.gtm-timeline .gtm-bar{fill:#64b5f6;opacity:.75}
-.gtm-timeline .gtm-queued{fill:#ffb74d;opacity:.75}
-.gtm-timeline .gtm-failed{fill:#e57373}
-.gtm-timeline .gtm-run{fill:var(--jp-ui-font-color1,#1a237e)}
-</style>
-"""
+#: Characters shown of a wide cell, by kind; the cell's title has all of it.
+WIDTHS = {"url": 72, "name": 44, "text": 60}
 
 
-def render_html(run: Run) -> str:
-    parts = ['<div class="gtm-report">', _STYLE]
-    parts.append(f'<div class="gtm-summary">{escape(summary_line(run))}</div>')
-    parts += [f'<div class="gtm-meta">{escape(line)}</div>' for line in patching_lines(run)]
+def render_html(run: Run, timeline: Timeline | None = None) -> str:
+    s = summarize(run)
+    parts = ['<div class="gtm-report">', STYLE]
+    parts.append(f'<div class="gtm-headline">{escape(headline(s))}</div>')
+    parts.append(f'<div class="gtm-facts">{escape(facts(s, run))}</div>')
     parts += [f'<div class="gtm-meta">{escape(note)}</div>' for note in run.notes]
+    parts.append(_patching(run))
     if run.error is not None:
-        parts.append(
-            f'<div class="gtm-error">{escape(type(run.error).__name__)}: {escape(str(run.error))}</div>'
-        )
-    parts.append(render_timeline(run))
+        parts.append(f'<div class="gtm-error">{escape(error_text(run.error))}</div>')
+    parts.append(_picture(timeline or build_timeline(run)))
     if run.requests:
-        parts.append(_section(f"Requests ({count(len(run.requests))})", request_table(run), open_=True))
+        parts.append(_requests(run))
     if run.tasks:
-        word = "Greenlets" if run.model == "gevent" else "Tasks"
-        parts.append(_section(f"{word} ({count(len(run.tasks))})", task_table(run)))
+        parts.append(_tree(run))
     if run.events:
-        word = "Switches" if run.model == "gevent" else "Callbacks"
-        parts.append(_section(f"Trace: {word.lower()} ({count(len(run.events))})", event_table(run)))
+        parts.append(_trace(run))
     parts.append("</div>")
     return "".join(parts)
 
 
-def _section(title: str, table: Table, open_: bool = False) -> str:
-    head = "".join(f"<th>{escape(cell)}</th>" for cell in table.header)
-    body = []
-    for row in table.rows:
-        if row is None:
-            body.append(
-                f'<tr><td class="gtm-gap" colspan="{len(table.header)}">… {count(table.hidden)} more …</td></tr>'
-            )
-        else:
-            bad = ' class="gtm-bad"' if row[-1] and table.header[-1] == "error" else ""
-            cells = "".join(f'<td title="{escape(cell)}">{escape(cell)}</td>' for cell in row)
-            body.append(f"<tr{bad}>{cells}</tr>")
+def _picture(timeline: Timeline) -> str:
+    if not any(lane.marks for lane in timeline.lanes):
+        return ""
+    live = render_svg(timeline)
+    image = base64.b64encode(render_svg(timeline, standalone=True).encode()).decode("ascii")
+    note = f'<div class="gtm-note">{escape(timeline.note)}</div>' if timeline.note else ""
     return (
-        f"<details{' open' if open_ else ''}><summary>{escape(title)}</summary>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></details>"
+        '<div class="gtm-picture">'
+        f'<div class="gtm-live" style="height:0;overflow:hidden">{live}</div>'
+        f'<img class="gtm-fallback" alt="timeline of the cell" style="max-width:100%" '
+        f'src="data:image/svg+xml;base64,{image}">'
+        f"{note}</div>"
+    )
+
+
+def _patching(run: Run) -> str:
+    summary, lines = patching_summary(run), patching_lines(run)
+    if not lines:
+        return f'<div class="gtm-meta">{escape(summary)}</div>' if summary else ""
+    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    return f'<details class="gtm-meta"><summary>{escape(summary)} (why)</summary><ul>{items}</ul></details>'
+
+
+def _requests(run: Run) -> str:
+    table = request_table(run)
+    summary = f"Requests: {count(len(run.requests))}, by start time"
+    parts = [f"<details open><summary>{escape(summary)}</summary>", _table(table)]
+    if table.more:
+        parts.append(
+            f"<details><summary>{escape(plural(len(table.more), 'more request'))}</summary>"
+            f"{_table(Table(table.header, [Group(None, table.more)], table.wide, table.numeric))}</details>"
+        )
+    if table.hidden:
+        parts.append(
+            f'<div class="gtm-dim">{escape(count(table.hidden))} more not shown: '
+            "<code>geventtornado_magics.last_run().to_dataframe()</code> has every request.</div>"
+        )
+    parts.append("</details>")
+    return "".join(parts)
+
+
+def _tree(run: Run) -> str:
+    title = "Greenlets, by parent" if run.model == "gevent" else "Tasks, by who started them"
+    lines = []
+    for line in task_tree(run):
+        name = clip(line.name, WIDTHS["url"])
+        hover = f' title="{escape(line.name)}"' if name != line.name else ""
+        note = f'  <span class="gtm-dim">{escape(line.note)}</span>' if line.note else ""
+        lines.append(f"{escape(line.prefix)}<b{hover}>{escape(name)}</b>{note}")
+    return (
+        f"<details><summary>{escape(title)}: {escape(plural(len(run.tasks), lane_word(run.model, 1)))}</summary>"
+        f'<pre class="gtm-tree">{chr(10).join(lines)}</pre></details>'
+    )
+
+
+def _trace(run: Run) -> str:
+    word = event_word(run.model)
+    listing, more_lines = source_listing(run)
+    rows = "".join(
+        f'<tr class="{"gtm-hit" if hits else ""}"><td class="gtm-num">{n}</td>'
+        f'<td class="gtm-num">{count(hits) if hits else ""}</td>'
+        f'<td style="white-space:pre">{escape(clip(text, WIDTHS["url"]))}</td></tr>'
+        for n, hits, text in listing
+    )
+    if more_lines:
+        rows += f'<tr><td class="gtm-caption" colspan="3">… {escape(plural(more_lines, "more line"))}</td></tr>'
+    head = f'<tr><th class="gtm-num">line</th><th class="gtm-num">{word}</th><th>cell</th></tr>'
+    source = f'<table class="gtm-table"><thead>{head}</thead><tbody>{rows}</tbody></table>'
+    summary = f"Trace: {plural(len(run.events), event_word(run.model, 1), word)}, and the cell lines they stood on"
+    return (
+        f"<details><summary>{escape(summary)}</summary>"
+        f'<div class="gtm-columns">{_table(trace_table(run))}{source}</div></details>'
+    )
+
+
+def _table(table: Table) -> str:
+    width = len(table.header)
+
+    def cell(index: int, text: str, tag: str = "td") -> str:
+        css = ' class="gtm-num"' if index in table.numeric else ""
+        shown = clip(text, WIDTHS[table.wide[index]]) if index in table.wide else text
+        hover = f' title="{escape(text)}"' if shown != text else ""
+        return f"<{tag}{css}{hover}>{escape(shown)}</{tag}>"
+
+    def row(r) -> str:
+        cells = "".join(cell(i, text) for i, text in enumerate(r.cells))
+        return f'<tr class="gtm-failed">{cells}</tr>' if r.failed else f"<tr>{cells}</tr>"
+
+    body = []
+    for group in table.groups:
+        if group.caption:
+            body.append(f'<tr><td class="gtm-caption" colspan="{width}">{escape(group.caption)}</td></tr>')
+        body += [row(r) for r in group.rows]
+    head = "".join(cell(i, text, "th") for i, text in enumerate(table.header))
+    return (
+        f'<div style="overflow-x:auto"><table class="gtm-table"><thead><tr>{head}</tr></thead>'
+        f'<tbody>{"".join(body)}</tbody></table></div>'
     )

@@ -1,10 +1,25 @@
-"""The figures every view of a Run starts with, computed once from the Run."""
+"""The figures the report opens with, and the plain words every view says them in.
+
+The headline is what a class reads off a projector::
+
+    %%gevent: 3 requests in 510 ms — they overlapped 2.9× — peak 3 at once
+    %%gevent: 3 requests in 1.52 s — one after another (1.0×) — peak 1 at once
+
+The *overlap* is the sum of the requests' durations divided by the wall time
+of the cell: about 1 when the requests ran one after another, about N when N
+ran at once. The *peak* is the most requests open at the same moment.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..run import Run
+from ..run import Request, Run
+from .units import count, plural, seconds, times
+
+#: From this overlap on, requests that met are said to have overlapped; below it,
+#: the headline gives the bare figure (they met, but the cell mostly did other things).
+OVERLAP_THRESHOLD = 1.15
 
 
 @dataclass(frozen=True)
@@ -14,27 +29,24 @@ class Summary:
     cpu: float
     requests: int
     failed: int
-    #: Sum of the requests' durations: the time they would take one after another.
+    #: Sum of the finished requests' durations: their time one after another.
     request_time: float
-    #: ``request_time / wall``: about 1 for sequential requests, N for N at once.
-    concurrency: float
+    #: ``request_time / wall``.
+    overlap: float
     #: The most requests open at the same moment.
-    peak_in_flight: int
-    #: Switches (gevent) or callbacks (Tornado) recorded.
+    peak: int
+    #: Switches (gevent) or callbacks (Tornado), recorded or dropped past the cap.
     events: int
     tasks: int
-    #: Seconds requests spent queued for a connection slot (Tornado).
-    queued: float
-    dropped: dict
-
-    @property
-    def event_word(self) -> str:
-        return "switches" if self.model == "gevent" else "callbacks"
+    #: Requests that waited for a free connection (Tornado's ``max_clients``), and how long in all.
+    queued: int
+    queued_time: float
+    dropped: dict[str, int]
 
 
 def summarize(run: Run) -> Summary:
-    done = [r for r in run.requests if r.end is not None]
-    request_time = sum(r.end - r.start for r in done)
+    request_time = sum(r.end - r.start for r in run.requests if r.end is not None)
+    queued = [r.queued for r in run.requests if r.queued > 0]
     return Summary(
         model=run.model,
         wall=run.wall,
@@ -42,21 +54,24 @@ def summarize(run: Run) -> Summary:
         requests=len(run.requests),
         failed=sum(1 for r in run.requests if not r.ok),
         request_time=request_time,
-        concurrency=request_time / run.wall if run.wall > 0 else 0.0,
-        peak_in_flight=peak_in_flight(run),
+        overlap=request_time / run.wall if run.wall > 0 else 0.0,
+        peak=peak_in_flight(run.requests, run.wall),
         events=len(run.events) + run.dropped.get("events", 0),
         tasks=len(run.tasks),
-        queued=sum(r.queued for r in run.requests),
+        queued=len(queued),
+        queued_time=sum(queued),
         dropped=dict(run.dropped),
     )
 
 
-def peak_in_flight(run: Run) -> int:
-    """The largest number of requests open at once (an end frees its slot first)."""
-    edges = []
-    for request in run.requests:
-        edges.append((request.start, 1))
-        edges.append((request.end if request.end is not None else run.wall, -1))
+def peak_in_flight(requests: list[Request], wall: float) -> int:
+    """The most requests open at once. A request still open at the end counts until ``wall``.
+
+    At equal times an end is counted before a start: a connection handed from
+    one request to the next is not two requests in flight.
+    """
+    edges = [(r.start, 1) for r in requests]
+    edges += [(wall if r.end is None else r.end, -1) for r in requests]
     edges.sort()
     peak = current = 0
     for _, step in edges:
@@ -65,16 +80,78 @@ def peak_in_flight(run: Run) -> int:
     return peak
 
 
-def seconds(value: float | None) -> str:
-    """``0.512 s``, ``12 ms``, ``840 µs``: a duration in the unit that reads best."""
-    if value is None:
-        return "–"
-    if value >= 1:
-        return f"{value:.2f} s"
-    if value >= 0.001:
-        return f"{value * 1000:.0f} ms" if value >= 0.01 else f"{value * 1000:.1f} ms"
-    return f"{value * 1e6:.0f} µs"
+def lane_word(model: str, number: int = 2) -> str:
+    """``greenlet(s)`` for gevent, ``task(s)`` for Tornado."""
+    word = "greenlet" if model == "gevent" else "task"
+    return word if number == 1 else word + "s"
 
 
-def count(value: int) -> str:
-    return f"{value:,}"
+def event_word(model: str, number: int = 2) -> str:
+    """``switch(es)`` for gevent, ``callback(s)`` for Tornado."""
+    if model == "gevent":
+        return "switch" if number == 1 else "switches"
+    return "callback" if number == 1 else "callbacks"
+
+
+def headline(s: Summary) -> str:
+    """``%%gevent: 3 requests in 510 ms — they overlapped 2.9× — peak 3 at once``."""
+    if not s.requests:
+        return f"%%{s.model}: {seconds(s.wall)} — no HTTP requests"
+    parts = [f"%%{s.model}: {plural(s.requests, 'request')} in {seconds(s.wall)}"]
+    if s.requests > 1:
+        if s.peak <= 1:
+            parts.append(f"one after another ({times(s.overlap)})")
+        elif s.overlap >= OVERLAP_THRESHOLD:
+            parts.append(f"they overlapped {times(s.overlap)}")
+        else:
+            parts.append(f"concurrency {times(s.overlap)}")
+        parts.append(f"peak {count(s.peak)} at once")
+    return " — ".join(parts)
+
+
+def facts(s: Summary, run: Run) -> str:
+    """The second line: outcomes, totals, counts, patching or queueing, what was dropped."""
+    parts = []
+    if s.requests:
+        parts.append(f"{plural(s.requests, 'request')} ({count(s.requests - s.failed)} ok, {count(s.failed)} failed)")
+        parts.append(f"{seconds(s.request_time)} of request time added up")
+    if s.queued:
+        parts.append(f"{plural(s.queued, 'request')} queued {seconds(s.queued_time)} for a connection")
+    parts.append(f"{count(s.events)} {event_word(s.model, s.events)}")
+    parts.append(f"{count(s.tasks)} {lane_word(s.model, s.tasks)}")
+    if s.cpu:
+        parts.append(f"CPU {seconds(s.cpu)}")
+    if run.patching is not None:
+        patched = run.patching.patched
+        how = f" ({', '.join(run.patching.requested_by)})" if run.patching.requested_by else ""
+        parts.append(f"patched for this cell only{how}: {', '.join(patched)}" if patched else "nothing patched")
+    if s.dropped:
+        # Named as in ``run.dropped`` (events, requests, tasks), where the counts live.
+        parts.append("not recorded past the caps: " + ", ".join(f"{count(n)} {kind}" for kind, n in s.dropped.items()))
+    return " · ".join(parts)
+
+
+def patching_summary(run: Run) -> str:
+    """One line on patching (gevent): nothing patched, or the modules left alone."""
+    if run.patching is None:
+        return ""
+    if not run.patching.patched:
+        return "nothing was monkey-patched for this cell: a blocking call blocks every greenlet"
+    refused = run.patching.refused
+    return f"left alone: {', '.join(refused)}" if refused else ""
+
+
+def patching_lines(run: Run) -> list[str]:
+    """Why patching left each module alone (gevent); what it patched is in :func:`facts`."""
+    if run.patching is None:
+        return []
+    return [f"{module}: {reason}" for module, reason in run.patching.refused.items()]
+
+
+def error_text(error: BaseException) -> str:
+    """``ZeroDivisionError: division by zero``, even for an exception whose ``str()`` raises."""
+    try:
+        text = str(error)
+    except Exception:  # noqa: BLE001 - the report of a failed cell must still render
+        text = ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -1,200 +1,333 @@
-"""The timeline: one lane per greenlet or task, plus the hub or the loop, as static SVG.
+"""What the timeline shows, in seconds: lanes and marks, bounded however large the run.
 
-What it shows, on one time axis from the start of the cell:
+One lane per greenlet or task, plus the cell's own lane and the hub (gevent)
+or the loop (Tornado). On each lane:
 
-* thin dark slices where a lane was running (between a switch into it and the
-  next switch out, for gevent; while a callback ran, for Tornado);
-* light bars where a lane waited on an HTTP request (start to end), red when
-  the request failed;
-* a hover title on every mark: names, URLs, cell lines.
+* ``run`` marks: when the lane ran. gevent: from a switch into the greenlet to
+  the next switch out of it. Tornado: while one of its callbacks ran;
+* ``hub`` marks: when gevent's hub had control: mostly waiting for I/O while
+  every greenlet waited, so they are drawn lighter than ``run`` marks;
+* ``request`` and ``failed`` marks: when it waited on an HTTP request, from
+  the request's start to its end;
+* ``queued`` marks: when a request waited for a free connection first (Tornado);
+* ``alive`` marks: from when a greenlet or task was spawned to when it ended.
 
-Past ``MAX_LANES`` lanes the picture would be unreadable, so the lanes are
-replaced by one strip: how many requests were in flight over time. The SVG
-needs no script and no network, and takes its colours from JupyterLab's CSS
-variables, with fallbacks for everywhere else.
+Three rules keep the picture the same size for 3 requests or 10,000, and for
+1,000,000 recorded switches:
+
+* marks closer together than one column of the picture (``span / columns``)
+  merge into one, whose title says how many it holds; if there are still more
+  than ``max_marks``, the gap that merges them grows until there are not;
+* past ``max_lanes``, the remaining greenlets share one lane, which shows
+  their requests (when they ran would paint it solid), and a strip shows how
+  many requests were in flight over time;
+* titles are written only for the marks that are drawn, and each event is
+  looked at once, with no string built for it.
+
+The drawing itself is in ``svg.py`` (and ``text.py`` draws a small one).
 """
 
 from __future__ import annotations
 
-from html import escape
+from collections.abc import Iterator
+from dataclasses import dataclass
 
-from ..run import Run
-from .summary import peak_in_flight, seconds
+from ..run import Request, Run
+from .summary import event_word, lane_word, peak_in_flight
+from .units import count, plural, seconds, size
 
-MAX_LANES = 40
-#: The lane of the cell's own code (the main greenlet, or the cell's coroutine).
-CELL_LANE = "cell"
-#: Running slices drawn per lane at most; past it, adjacent slices are merged.
-MAX_SLICES = 2_000
-#: Request bars drawn at most (slowest first past it).
-MAX_BARS = 2_000
-
-_WIDTH = 900
-_LABEL = 230
-_LANE = 18
-_AXIS = 24
+CELL = "cell"
+#: Columns across the picture: marks closer than one column apart merge.
+COLUMNS = 640
+#: Lanes drawn one by one; past it, the rest share one lane.
+MAX_LANES = 16
+#: Marks drawn at most, over all lanes.
+MAX_MARKS = 1_500
+#: Buckets of the in-flight strip.
+STRIP_BUCKETS = 320
 
 
-def render_timeline(run: Run) -> str:
-    """SVG markup of the run's timeline (empty string for a run with nothing to draw)."""
-    span = max(run.wall, max((r.end or 0 for r in run.requests), default=0), 1e-6)
-    lanes = _lane_names(run)
-    if len(lanes) > MAX_LANES:
-        return _strip(run, span)
-    if not run.requests and not run.events:
+@dataclass
+class Mark:
+    start: float
+    end: float
+    #: ``run``, ``hub``, ``request``, ``failed``, ``queued`` or ``alive``.
+    kind: str
+    title: str
+
+
+@dataclass
+class Lane:
+    #: A greenlet's or task's name, ``cell``, ``hub``/``loop``, or ``9,987 more greenlets``.
+    name: str
+    marks: list[Mark]
+
+
+@dataclass
+class Strip:
+    """Requests in flight over time: ``counts[i]`` were open during bucket ``i``."""
+
+    counts: list[int]
+    #: The exact peak in flight (a bucket may count requests that never met).
+    peak: int
+
+
+@dataclass
+class Timeline:
+    span: float
+    lanes: list[Lane]
+    strip: Strip | None
+    #: Something the reader must know to read the picture right, or "".
+    note: str = ""
+
+
+def loop_lane(model: str) -> str:
+    """The lane of the scheduler itself: gevent's hub, or Tornado's IOLoop."""
+    return "hub" if model == "gevent" else "loop"
+
+
+def running_slices(run: Run) -> Iterator[tuple[str, float, float, int | None, str]]:
+    """``(lane, start, end, line, label)`` for every stretch a lane ran.
+
+    gevent records switches, and a lane runs from the switch into it to the
+    next switch out of it: the entry's ``line`` is where it then stopped and
+    its ``label`` why (``waits``, ``finished``). Tornado records callbacks,
+    each its own slice. Past the events cap the last switch is unknown, so the
+    stretch after the last recorded one is not guessed.
+    """
+    events = run.events
+    if run.model != "gevent":
+        for e in events:
+            yield e.source, e.time, e.time + (e.duration or 0.0), e.line, e.label or e.kind
+        return
+    since = 0.0
+    for e in events:
+        yield e.source, since, e.time, e.line, e.label
+        since = e.time
+    if events and not run.dropped.get("events"):
+        yield events[-1].target, since, max(run.wall, since), None, ""
+
+
+def build_timeline(
+    run: Run, columns: int = COLUMNS, max_lanes: int = MAX_LANES, max_marks: int = MAX_MARKS
+) -> Timeline:
+    span = _span(run)
+    lanes = _Lanes(run, max_lanes)
+    gap = span / columns
+
+    hub = loop_lane(run.model) if run.model == "gevent" else None
+    running: dict[str, _Packer] = {}
+    for lane, start, end, line, label in running_slices(run):
+        packer = running.get(lane)
+        if packer is None:
+            packer = running[lane] = lanes.packer("hub" if lane == hub else "run", lane, gap)
+        packer.merge(start, end, 1, (line, label), end - start)
+
+    for r in sorted(run.requests, key=lambda r: r.start):
+        end = span if r.end is None else r.end
+        lanes.packer("request" if r.ok else "failed", r.task or CELL, gap).merge(r.start, end, 1, r, end - r.start)
+    for r in sorted((r for r in run.requests if r.queued), key=lambda r: r.start - r.queued):
+        lanes.packer("queued", r.task or CELL, gap).merge(r.start - r.queued, r.start, 1, r, r.queued)
+
+    runs = lanes.runs()
+    while sum(len(merged) for merged in runs.values()) > max_marks:
+        gap *= 2
+        runs = {key: _coarsen(merged, gap) for key, merged in runs.items()}
+
+    titles = _Titles(run)
+    drawn = [Lane(name, []) for name in lanes.names()]
+    for (kind, index), merged in runs.items():
+        name = drawn[index].name
+        drawn[index].marks += [Mark(m[0], m[1], kind, titles.of(kind, name, *m)) for m in merged]
+    for index, task in lanes.alive():
+        end = span if task.end is None else task.end
+        title = f"{task.name}: spawned at {seconds(task.spawned)}, {task.state} at {seconds(task.end)}"
+        drawn[index].marks.append(Mark(task.spawned, end, "alive", title))
+
+    strip = _strip(run, span) if lanes.shared and run.requests else None
+    return Timeline(span, drawn, strip, _note(run))
+
+
+def _span(run: Run) -> float:
+    ends = [run.wall, max((r.end or r.start for r in run.requests), default=0.0)]
+    if run.events:
+        last = run.events[-1]
+        ends.append(last.time + (last.duration or 0.0))
+    return max(max(ends), 1e-6)
+
+
+def _note(run: Run) -> str:
+    dropped = run.dropped.get("events")
+    if not dropped or not run.events:
         return ""
-    index = {name: i for i, name in enumerate(lanes)}
-    height = _AXIS + _LANE * len(lanes) + 6
-    x = _scale(span)
-    parts = [_svg_open(height, f"Timeline of the cell: {len(lanes)} lanes over {seconds(span)}")]
-    for name, i in index.items():
-        y = _AXIS + i * _LANE
-        if i % 2:
-            parts.append(f'<rect x="0" y="{y}" width="{_WIDTH}" height="{_LANE}" class="gtm-band"/>')
-        parts.append(
-            f'<text x="{_LABEL - 6}" y="{y + 13}" text-anchor="end" class="gtm-label">'
-            f"<title>{escape(name)}</title>{escape(_clip(name, 34))}</text>"
-        )
-    parts += _axis(span, len(lanes))
-    for request in _bars(run):
-        lane = index.get(request.task or "", index.get(CELL_LANE))
-        y = _AXIS + lane * _LANE + 4
-        end = request.end if request.end is not None else span
-        css = "gtm-bar" if request.ok else "gtm-bar gtm-failed"
-        if request.queued:
-            parts.append(
-                f'<rect x="{x(request.start - request.queued):.1f}" y="{y}" '
-                f'width="{max(x(request.start) - x(request.start - request.queued), 1):.1f}" '
-                f'height="10" class="gtm-queued"><title>queued {seconds(request.queued)}</title></rect>'
-            )
-        title = f"{request.method} {request.url} → {request.status or request.error or '…'} ({seconds(request.duration)})"
-        parts.append(
-            f'<rect x="{x(request.start):.1f}" y="{y}" width="{max(x(end) - x(request.start), 1):.1f}" '
-            f'height="10" class="{css}"><title>{escape(title)}</title></rect>'
-        )
-    for lane, slices in _running(run).items():
-        if lane not in index:
-            continue
-        y = _AXIS + index[lane] * _LANE + 2
-        for start, end, line in _merge(slices):
-            where = f", line {line}: {run.source_line(line)}" if line else ""
-            parts.append(
-                f'<rect x="{x(start):.1f}" y="{y}" width="{max(x(end) - x(start), 1.2):.1f}" height="14" '
-                f'class="gtm-run"><title>{escape(lane)} runs {seconds(start)}–{seconds(end)}{escape(where)}</title></rect>'
-            )
-    parts.append("</svg>")
-    return "".join(parts)
+    last, word = seconds(run.events[-1].time), event_word(run.model, dropped)
+    return f"The trace stops at {last}: {count(dropped)} later {word} were past the cap and not recorded."
 
 
-def _lane_names(run: Run) -> list[str]:
-    names = [CELL_LANE, "hub" if run.model == "gevent" else "loop"]
-    names += [task.name for task in run.tasks]
-    seen = set(names)
-    for event in run.events:
-        for name in (event.source, event.target):
-            if name and name not in seen:
-                seen.add(name)
-                names.append(name)
-    return names
+class _Lanes:
+    """Which lane each name is drawn on: one by one up to ``max_lanes``, then one shared lane."""
+
+    def __init__(self, run: Run, max_lanes: int):
+        self.run = run
+        self.max_lanes = max_lanes
+        self.order: list[str] = []
+        self.index: dict[str, int] = {}
+        self.folded: set[str] = set()
+        self.packers: dict[tuple[str, int], _Packer] = {}
+        for name in [CELL, loop_lane(run.model)] + [t.name for t in run.tasks]:
+            self.lane_of(name)
+
+    def lane_of(self, name: str) -> int:
+        index = self.index.get(name)
+        if index is None:
+            if len(self.order) < self.max_lanes - 1:
+                self.order.append(name)
+                index = len(self.order) - 1
+            else:
+                self.folded.add(name)
+                index = self.max_lanes - 1
+            self.index[name] = index
+        return index
+
+    def packer(self, kind: str, name: str, gap: float) -> _Packer:
+        key = (kind, self.lane_of(name))
+        packer = self.packers.get(key)
+        if packer is None:
+            packer = self.packers[key] = _Packer(gap)
+        return packer
+
+    def runs(self) -> dict[tuple[str, int], list]:
+        """The merged marks of each ``(kind, lane)``; none of ``run`` on the shared lane."""
+        hidden = ("run", self.max_lanes - 1) if self.shared else None
+        return {key: packer.finish() for key, packer in self.packers.items() if key != hidden}
+
+    @property
+    def shared(self) -> bool:
+        """Whether more than one name had to share the last lane."""
+        return len(self.folded) > 1
+
+    def names(self) -> list[str]:
+        """The lanes' names in drawing order."""
+        names = list(self.order)
+        if self.shared:
+            names.append(f"{count(len(self.folded))} more {lane_word(self.run.model, len(self.folded))}")
+        elif self.folded:
+            names += self.folded
+        return names
+
+    def alive(self) -> list:
+        """``(lane index, task)`` for the tasks that have a lane of their own."""
+        return [(self.index[t.name], t) for t in self.run.tasks if not (self.shared and t.name in self.folded)]
 
 
-def _running(run: Run) -> dict[str, list[tuple[float, float, int | None]]]:
-    """When each lane ran: ``{lane: [(start, end, line)]}``."""
-    slices: dict[str, list] = {}
-    if run.model == "gevent":
-        # After each switch the target runs until the next switch.
-        current, since = CELL_LANE, 0.0
-        for event in run.events:
-            slices.setdefault(current, []).append((since, event.time, event.line))
-            current, since = event.target, event.time
-        if run.events:
-            slices.setdefault(current, []).append((since, run.wall, None))
-    else:
-        for event in run.events:
-            slices.setdefault(event.source, []).append(
-                (event.time, event.time + (event.duration or 0), event.line)
-            )
-    return slices
+class _Packer:
+    """Merges time-ordered intervals closer than ``gap`` into runs.
+
+    A run is ``(start, end, n, first, busy)``: ``n`` intervals, the first one's
+    payload (for a title that names it), and the time they covered in all.
+    """
+
+    __slots__ = ("busy", "done", "end", "first", "gap", "n", "start")
+
+    def __init__(self, gap: float):
+        self.gap = gap
+        self.done: list[tuple] = []
+        self.n = 0
+
+    def merge(self, start: float, end: float, n: int, first: object, busy: float) -> None:
+        """Add a run of ``n`` intervals (often 1), joining the current run if it is close enough."""
+        if self.n and start - self.end <= self.gap:
+            if end > self.end:
+                self.end = end
+            self.n += n
+            self.busy += busy
+            return
+        if self.n:
+            self.done.append((self.start, self.end, self.n, self.first, self.busy))
+        self.start, self.end, self.n, self.first, self.busy = start, end, n, first, busy
+
+    def finish(self) -> list[tuple]:
+        if self.n:
+            self.done.append((self.start, self.end, self.n, self.first, self.busy))
+            self.n = 0
+        return self.done
 
 
-def _merge(slices):
-    """At most ``MAX_SLICES`` slices: merge neighbours when a lane has too many."""
-    if len(slices) <= MAX_SLICES:
-        return slices
-    step = -(-len(slices) // MAX_SLICES)
-    return [(group[0][0], group[-1][1], group[0][2]) for group in (slices[i : i + step] for i in range(0, len(slices), step))]
+def _coarsen(runs: list[tuple], gap: float) -> list[tuple]:
+    """``runs`` merged again with a wider ``gap``."""
+    packer = _Packer(gap)
+    for run in runs:
+        packer.merge(*run)
+    return packer.finish()
 
 
-def _bars(run: Run):
-    if len(run.requests) <= MAX_BARS:
-        return run.requests
-    return sorted(run.requests, key=lambda r: -(r.duration or 0))[:MAX_BARS]
+class _Titles:
+    """Hover text for a drawn mark: what it is, when, and the cell line behind it."""
+
+    def __init__(self, run: Run):
+        self.run = run
+        self.lines = run.lines
+
+    def source(self, line: int | None) -> str:
+        if line is None or not 1 <= line <= len(self.lines):
+            return ""
+        return f"line {line}: {self.lines[line - 1].strip()}"
+
+    def of(self, kind: str, lane: str, start: float, end: float, n: int, first, busy: float) -> str:
+        """The title of a mark of ``n`` merged intervals, the first one's payload being ``first``."""
+        when = f"{seconds(start)} → {seconds(end)}"
+        many = f"{count(n)} times between {seconds(start)} and {seconds(end)}, {seconds(busy)} in all"
+        if kind == "hub":
+            if n > 1:
+                return f"the hub had control {many}"
+            return f"the hub had control {when} ({seconds(end - start)}): waiting for I/O and running its callbacks"
+        if kind == "run":
+            return f"{lane} ran {many}" if n > 1 else self._slice(lane, start, end, *first)
+        if kind == "queued":
+            if n > 1:
+                return f"{count(n)} requests waited for a free connection, {when}"
+            return f"queued {seconds(end - start)} for a free connection before {first.method} {first.url}"
+        if n > 1:
+            failed = " (all failed)" if kind == "failed" else ""
+            return f"{plural(n, 'request')}{failed} open {when}"
+        return _request_title(first)
+
+    def _slice(self, lane: str, start: float, end: float, line: int | None, label: str) -> str:
+        where = self.source(line)
+        if self.run.model == "gevent":
+            after = {"waits": "then waited", "finished": "then finished", "switch": "then switched away"}.get(label, "")
+            text = f"{lane} ran {seconds(start)} → {seconds(end)} ({seconds(end - start)})"
+            if after:
+                text += f", {after}" + (f" at {where}" if where and label != "finished" else "")
+            return text
+        text = f"{lane}: {label} at {seconds(start)}, took {seconds(end - start)}"
+        return text + (f" — {where}" if where else "")
 
 
-def _strip(run: Run, span: float) -> str:
-    """Requests in flight over time, for runs with too many lanes to draw one by one."""
-    buckets = 300
-    counts = [0] * buckets
-    for request in run.requests:
-        first = int(request.start / span * (buckets - 1))
-        last = int((request.end if request.end is not None else span) / span * (buckets - 1))
-        for b in range(max(first, 0), min(last, buckets - 1) + 1):
-            counts[b] += 1
-    peak = max(max(counts), 1)
-    height = 120
-    x = _scale(span)
-    parts = [_svg_open(_AXIS + height + 6, f"{len(run.requests)} requests in flight over {seconds(span)}")]
-    parts.append(
-        f'<text x="{_LABEL - 6}" y="{_AXIS + 14}" text-anchor="end" class="gtm-label">requests in flight</text>'
-        f'<text x="{_LABEL - 6}" y="{_AXIS + 30}" text-anchor="end" class="gtm-label">peak {peak_in_flight(run):,}</text>'
-    )
-    parts += _axis(span, height / _LANE)
-    width = (_WIDTH - _LABEL) / buckets
-    for b, n in enumerate(counts):
-        if n:
-            h = n / peak * height
-            t = b / (buckets - 1) * span
-            parts.append(
-                f'<rect x="{x(t):.1f}" y="{_AXIS + height - h:.1f}" width="{width + 0.3:.1f}" height="{h:.1f}" '
-                f'class="gtm-bar"><title>{n:,} in flight at {seconds(t)}</title></rect>'
-            )
-    parts.append("</svg>")
-    return "".join(parts)
+def _request_title(r: Request) -> str:
+    outcome = r.error or (str(r.status) if r.status is not None else "still open at the end")
+    parts = [f"{r.method} {r.url} → {outcome}"]
+    if r.nbytes:
+        parts.append(size(r.nbytes))
+    parts.append(f"{seconds(r.start)} → {seconds(r.end)} ({seconds(r.duration)})")
+    if r.queued:
+        parts.append(f"queued {seconds(r.queued)} first")
+    if r.task:
+        parts.append(f"by {r.task}")
+    return " · ".join(parts)
 
 
-def _svg_open(height: float, label: str) -> str:
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="gtm-timeline" viewBox="0 0 {_WIDTH} {height:.0f}" '
-        f'width="100%" style="max-width:{_WIDTH}px" role="img" aria-label="{escape(label)}">'
-    )
-
-
-def _axis(span: float, lanes: float) -> list[str]:
-    x = _scale(span)
-    bottom = _AXIS + lanes * _LANE
-    step = _tick_step(span)
-    parts = []
-    t = 0.0
-    while t <= span * 1.0001:
-        parts.append(
-            f'<line x1="{x(t):.1f}" y1="{_AXIS - 4}" x2="{x(t):.1f}" y2="{bottom:.0f}" class="gtm-tick"/>'
-            f'<text x="{x(t):.1f}" y="{_AXIS - 8}" text-anchor="middle" class="gtm-axis">{seconds(t) if t else "0"}</text>'
-        )
-        t += step
-    return parts
-
-
-def _tick_step(span: float) -> float:
-    for step in (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300):
-        if span / step <= 8:
-            return step
-    return span / 8
-
-
-def _scale(span: float):
-    width = _WIDTH - _LABEL - 10
-    return lambda t: _LABEL + max(t, 0) / span * width
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+def _strip(run: Run, span: float, buckets: int = STRIP_BUCKETS) -> Strip:
+    """Requests in flight per bucket, by a difference array: one step per request, not per bucket."""
+    steps = [0] * (buckets + 1)
+    scale = buckets / span
+    for r in run.requests:
+        first = min(int(r.start * scale), buckets - 1)
+        last = min(int((span if r.end is None else r.end) * scale), buckets - 1)
+        steps[max(first, 0)] += 1
+        steps[max(last, first, 0) + 1] -= 1
+    counts, current = [], 0
+    for step in steps[:buckets]:
+        current += step
+        counts.append(current)
+    return Strip(counts, peak_in_flight(run.requests, run.wall))

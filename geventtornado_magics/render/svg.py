@@ -1,0 +1,166 @@
+"""The timeline drawn as static SVG: no script, no fonts or images to load.
+
+Every colour is a presentation attribute (``fill="#3d8fd9"``), so the picture
+survives where a notebook viewer strips stylesheets (GitHub's renderer, and
+JupyterLab for an untrusted notebook). Every element also has a class, so a
+stylesheet, where there is one, can retheme it: ``style.py`` maps the classes
+to JupyterLab's ``--jp-*`` colours. Text and neutral marks use
+``currentColor``, which is dark on a light page and light on a dark one.
+
+``standalone=True`` draws the same picture as an SVG *document* for an
+``<img>`` tag: an opaque light card with a fixed size, and no hover titles
+(an image shows none).
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from .timeline import Mark, Timeline
+from .units import clip, count, seconds
+
+WIDTH = 920
+LABEL = 210
+RIGHT = 16
+PLOT = WIDTH - LABEL - RIGHT
+AXIS = 22
+LANE = 20
+STRIP = 70
+LEGEND_HEIGHT = 24
+LABEL_CHARS = 30
+FONT = "ui-monospace,SFMono-Regular,Menlo,Consolas,monospace"
+
+#: Fill colours that read on light and dark pages alike.
+COLOURS = {"request": "#3d8fd9", "failed": "#e5484d", "queued": "#f0a020"}
+#: ``(y offset in the lane, height)`` of each kind of mark.
+SHAPES = {"alive": (9, 2), "queued": (6, 8), "request": (6, 8), "failed": (6, 8), "hub": (3, 14), "run": (3, 14)}
+#: Neutral marks: ``currentColor`` at this opacity.
+OPACITY = {"alive": 0.3, "hub": 0.3, "run": 1.0, "band": 0.05}
+#: Drawing order: later kinds are drawn over earlier ones. Bars go over the taller
+#: running slices, so a busy lane still shows its requests, framed by its slices.
+ORDER = ("alive", "hub", "run", "queued", "request", "failed")
+LEGEND = {
+    "run": "ran",
+    "hub": "hub in control (waiting for I/O)",
+    "request": "waited on a request",
+    "failed": "request failed",
+    "queued": "queued for a connection",
+}
+
+
+def render_svg(timeline: Timeline, standalone: bool = False) -> str:
+    lanes = timeline.lanes
+    plot_bottom = AXIS + LANE * len(lanes) + (STRIP if timeline.strip else 0)
+    height = plot_bottom + LEGEND_HEIGHT
+    scale = PLOT / timeline.span
+    titles = not standalone
+
+    def x(t: float) -> float:
+        return LABEL + max(t, 0.0) * scale
+
+    label = f"Timeline: {len(lanes)} lanes over {seconds(timeline.span)}"
+    size = f'width="{WIDTH}" height="{height}"' if standalone else 'width="100%"'
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="gtm-timeline" viewBox="0 0 {WIDTH} {height}" {size} '
+        f'role="img" aria-label="{escape(label)}" font-family="{FONT}" font-size="11" fill="currentColor">'
+    ]
+    if standalone:
+        out.append(f'<rect width="{WIDTH}" height="{height}" rx="6" fill="#ffffff" stroke="#d0d0d0"/>')
+    out += [_rect("band", 0, AXIS + i * LANE, WIDTH, LANE) for i in range(1, len(lanes), 2)]
+    out += _axis(timeline.span, x, plot_bottom)
+    for i, lane in enumerate(lanes):
+        y = AXIS + i * LANE
+        name = clip(lane.name, LABEL_CHARS)
+        hover = f"<title>{escape(lane.name)}</title>" if titles and name != lane.name else ""
+        out.append(f'<text class="gtm-label" x="{LABEL - 8}" y="{y + 14}" text-anchor="end">')
+        out.append(f"{hover}{escape(name)}</text>")
+        for kind in ORDER:
+            out += [_mark(m, x, y, titles) for m in lane.marks if m.kind == kind]
+    if timeline.strip:
+        out += _strip(timeline, x, AXIS + LANE * len(lanes), titles)
+    kinds = {m.kind for lane in lanes for m in lane.marks} | ({"request"} if timeline.strip else set())
+    out += _legend(kinds, plot_bottom + 16)
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _rect(kind: str, x: float, y: float, width: float, height: float, title: str | None = None) -> str:
+    """One mark: its class for a stylesheet, its colour as attributes for hosts without one."""
+    if kind in COLOURS:
+        paint = f'fill="{COLOURS[kind]}"'
+    else:
+        paint = 'fill="currentColor"' + (f' fill-opacity="{OPACITY[kind]}"' if OPACITY[kind] < 1 else "")
+    attrs = f'class="gtm-{kind}" x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{height:.1f}" {paint}'
+    return f"<rect {attrs}><title>{escape(title)}</title></rect>" if title else f"<rect {attrs}/>"
+
+
+def _mark(mark: Mark, x, lane_y: int, titles: bool) -> str:
+    dy, height = SHAPES[mark.kind]
+    left = x(mark.start)
+    width = max(x(mark.end) - left, 1.5 if mark.kind == "run" else 1.0)
+    return _rect(mark.kind, left, lane_y + dy, width, height, mark.title if titles else None)
+
+
+def _axis(span: float, x, bottom: int) -> list[str]:
+    step = tick_step(span)
+    out = []
+    for k in range(int(span / step + 1e-9) + 1):
+        t = k * step
+        out.append(
+            f'<line class="gtm-grid" x1="{x(t):.1f}" y1="{AXIS - 4}" x2="{x(t):.1f}" y2="{bottom}" '
+            f'stroke="currentColor" stroke-opacity="0.15"/>'
+            f'<text class="gtm-axis" x="{x(t):.1f}" y="{AXIS - 8}" text-anchor="middle" fill-opacity="0.7">'
+            f"{seconds(t) if t else '0'}</text>"
+        )
+    return out
+
+
+def tick_step(span: float) -> float:
+    """A round step (1, 2 or 5 times a power of ten) giving at most 8 ticks over ``span``."""
+    step = 1e-6
+    while span / step > 8:
+        for factor in (2, 2.5, 2):  # 1 → 2 → 5 → 10
+            step *= factor
+            if span / step <= 8:
+                break
+    return step
+
+
+def _strip(timeline: Timeline, x, top: int, titles: bool) -> list[str]:
+    strip = timeline.strip
+    counts = strip.counts
+    tallest = max(max(counts), 1)
+    width = timeline.span / len(counts)
+    floor = top + STRIP - 8
+    out = [
+        f'<text class="gtm-label" x="{LABEL - 8}" y="{top + 16}" text-anchor="end">requests in flight</text>',
+        f'<text class="gtm-axis" x="{LABEL - 8}" y="{top + 30}" text-anchor="end" fill-opacity="0.7">'
+        f"peak {count(strip.peak)} at once</text>",
+    ]
+    start = 0
+    # One bar per run of equal counts: a flat stretch is one element, not many.
+    for i in range(1, len(counts) + 1):
+        if i < len(counts) and counts[i] == counts[start]:
+            continue
+        n = counts[start]
+        if n:
+            h = max(n / tallest * (STRIP - 14), 1.0)
+            t0, t1 = start * width, i * width
+            title = f"{count(n)} requests open between {seconds(t0)} and {seconds(t1)}" if titles else None
+            # A hair wider than the bucket, so neighbouring bars leave no seam.
+            out.append(_rect("request", x(t0), floor - h, x(t1) - x(t0) + 0.4, h, title))
+        start = i
+    return out
+
+
+def _legend(kinds: set[str], y: float) -> list[str]:
+    """A key to the kinds of mark the picture holds."""
+    out = []
+    left = LABEL
+    for kind, words in LEGEND.items():
+        if kind in kinds:
+            height = SHAPES[kind][1]
+            out.append(_rect(kind, left, y - 10 + (14 - height) / 2, 10, height))
+            out.append(f'<text class="gtm-axis" x="{left + 14}" y="{y}" fill-opacity="0.8">{words}</text>')
+            left += 30 + 7 * len(words)
+    return out
