@@ -15,6 +15,7 @@ timeline, and the trace (greenlet switches, or the callbacks the loop ran).
 ``last_run()`` returns the record behind the most recent report.
 """
 
+from . import cell_transformer
 from .magics import GeventTornadoMagics, last_run
 from .run import Run
 
@@ -23,12 +24,18 @@ __all__ = ["GeventTornadoMagics", "Run", "last_run", "load_ipython_extension", "
 
 
 def load_ipython_extension(ipython) -> None:
-    """``%load_ext geventtornado_magics``: register the magics."""
+    """``%load_ext geventtornado_magics``: register the magics.
+
+    ``%%tornado`` cells are also rewritten into awaited calls before IPython
+    runs them, so that they run on the kernel's own loop (``cell_transformer``).
+    """
     ipython.register_magics(GeventTornadoMagics)
+    cell_transformer.install(ipython)
 
 
 def unload_ipython_extension(ipython) -> None:
     """``%unload_ext geventtornado_magics``: remove the magics again."""
+    cell_transformer.uninstall(ipython)
     manager = ipython.magics_manager
     for kind, names in GeventTornadoMagics.magics.items():
         for name in names:

@@ -78,6 +78,64 @@ class GeventTornadoMagics(Magics):
         return self._show(run, line)
 
     @magic_arguments()
+    @argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="Stop the cell after SECONDS: cancel its tasks and fetches and show the partial report.",
+    )
+    @argument(
+        "--no-trace",
+        dest="trace",
+        action="store_false",
+        help="Record request timings and tasks only, not loop callbacks (for large runs).",
+    )
+    @output_can_be_silenced
+    @cell_magic
+    def tornado(self, line, cell):
+        """Run the cell on this kernel's own event loop, Tornado style, and report what happened.
+
+        Tornado 6 runs on asyncio, and the kernel's asyncio loop is already
+        running: the cell is awaited on it, like a cell with a top-level
+        ``await`` (which works in the cell too). Script-era Tornado works as
+        it did in a script: ``IOLoop.current().start()`` (or ``.instance()``)
+        runs the loop until the cell's fetches, callbacks, timers and tasks
+        are done, or until ``IOLoop.stop()``; ``run_sync(main)`` waits for
+        ``main()``; ``fetch(url, callback)`` calls ``callback(response)``.
+        Nothing the cell starts outlives it: tasks still running at its end
+        are cancelled, and the kernel's loop is never stopped. After the cell:
+        a timing table (one row per HTTP request, with the time it waited for
+        a free connection), a timeline, and the callbacks the loop ran for the
+        cell. ``geventtornado_magics.last_run()`` returns the record.
+        """
+        self._refuse_nesting()
+        from .loop_reentry import run_until_complete
+
+        return run_until_complete(self.run_tornado(line, cell))
+
+    async def run_tornado(self, line: str, cell: str):
+        """What a ``%%tornado`` cell awaits: parse, run on the running loop, show the report.
+
+        A notebook's ``%%tornado`` cell is rewritten into ``await`` of this
+        (see ``cell_transformer``), so that the kernel's loop runs it.
+        """
+        self._refuse_nesting()
+        args = self._parse(self.tornado, line)
+        from .tornado_runner import run_tornado_cell
+
+        run = await run_tornado_cell(
+            self.shell, cell, timeout=args.timeout, trace=args.trace, limits=self._limits()
+        )
+        return self._show(run, line)
+
+    @staticmethod
+    def _refuse_nesting() -> None:
+        from .cell_work import running_cell
+
+        if running_cell() is not None:
+            raise UsageError("%%tornado cannot run inside a %%tornado cell: put the code in the cell itself.")
+
+    @magic_arguments()
     @argument("--stop", action="store_true", help="Stop this kernel's demo server.")
     @line_magic
     def demo_server(self, line):

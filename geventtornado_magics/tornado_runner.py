@@ -1,0 +1,354 @@
+"""Run a cell on the kernel's own event loop, the Tornado way, and record what happened.
+
+The kernel's loop is an asyncio loop and ``IOLoop.current()`` wraps it, so a
+``%%tornado`` cell is a coroutine awaited on that loop, like any cell with a
+top-level ``await``: the kernel keeps serving comms and output while it runs.
+Around the cell's code, for the cell only:
+
+* its work on the shared loop is told from the kernel's by a context variable
+  (``cell_work``);
+* the code runs in a greenlet ``Portal``, so script-style blocking calls work:
+  ``IOLoop.start()``, ``run_sync()``, and ``fetch(url, callback)``
+  (``tornado_patches``);
+* recorders watch its tasks, its HTTP requests and, unless ``--no-trace``,
+  every callback the loop runs for it;
+* ``--timeout`` and Ctrl-C cancel the cell at its next wait.
+
+Whatever way the cell ends (value, exception, timeout, Ctrl-C), the fetches
+it left open are aborted, its tasks, callbacks and timers cancelled, then
+every recorder and patch undone, and a Run returned. The caller re-raises
+``run.error``; the runner never does, so the report of a failed cell exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+from time import perf_counter, process_time
+from types import TracebackType
+from typing import Callable
+
+from tornado.ioloop import IOLoop
+
+from .cell import CompiledCell, compile_cell
+from .cell_work import CellWork, first_done, outside_the_cell
+from .recorders.asyncio_tasks import CellTasks
+from .recorders.loop_callbacks import LoopCallbacks
+from .recorders.tornado_http import TornadoHttpRecorder
+from .run import CellTimeout, Event, Run, Task
+from .settings import Limits
+from .tornado_bridge import Portal
+from .tornado_patches import BlockingLoop, CallbackFetch
+
+#: How long the tasks a cell left behind get to finish cancelling.
+_CANCEL_GRACE = 1.0
+
+
+async def run_tornado_cell(
+    shell,
+    source: str,
+    *,
+    timeout: float | None = None,
+    trace: bool = True,
+    limits: Limits = Limits(),
+) -> Run:
+    """Run ``source`` on the running loop in ``shell``'s namespace; return its Run.
+
+    Raises only for a cell that does not compile (``SyntaxError``).
+    """
+    cell = compile_cell(shell, source, allow_await=True)
+    run = Run(model="tornado", source=source)
+    loop = asyncio.get_running_loop()
+    cell_task = asyncio.current_task()
+    portal = Portal(cell.run_async(shell))
+    t0 = perf_counter()
+    cpu0 = process_time()
+    with contextlib.ExitStack() as stack:
+        work = stack.enter_context(CellWork(loop))
+        callbacks = None
+        if trace:
+            callbacks = stack.enter_context(
+                LoopCallbacks(
+                    t0,
+                    work,
+                    cell_task,
+                    cell_line=lambda: _where_the_cell_stands(cell, portal),
+                    frame_line=cell.line_of,
+                    code_line=lambda code: _code_line(cell, code),
+                    cap=limits.events,
+                )
+            )
+        tasks = stack.enter_context(
+            CellTasks(t0, work, limits.tasks, on_runner_step=callbacks.runner_step if callbacks else None)
+        )
+        http = stack.enter_context(TornadoHttpRecorder(t0, work, tasks.current_key, cell.line_of, limits.requests))
+        blocking = stack.enter_context(BlockingLoop(IOLoop.current(), work, cell.line_of))
+        old_style = stack.enter_context(CallbackFetch(work, cell.line_of))
+        stopper = _Stopper(cell_task, timeout, on_stop=lambda reason: http.abort_pending(_ABORTED[reason]))
+        try:
+            with stopper:
+                run.value = await portal
+        except BaseException as exc:  # noqa: BLE001 - reported; the magic re-raises it
+            run.error = _user_error(exc, stopper, cell, timeout)
+        await stopper.absorb_late_cancel()
+        left_running = await _cancel_leftovers(work, http)
+    run.wall = perf_counter() - t0
+    run.cpu = process_time() - cpu0
+
+    lanes = _Lanes(cell_task, tasks)
+    run.tasks = _tasks(tasks, callbacks, lanes)
+    run.requests = http.requests
+    for request, key in zip(http.requests, http.request_lanes):
+        request.task = lanes.name(key)
+    if callbacks is not None:
+        run.events = [
+            Event(time, kind, lanes.name(key), label=label, line=line, duration=took)
+            for time, took, kind, key, label, line in callbacks.events
+        ]
+    run.dropped = {
+        kind: count
+        for kind, count in (
+            ("events", callbacks.dropped if callbacks else 0),
+            ("requests", http.dropped),
+            ("tasks", tasks.dropped),
+        )
+        if count
+    }
+    abandoned = sum(1 for record in tasks.records if record.future in left_running)
+    run.notes = _notes(run, http, blocking, old_style, abandoned)
+    return run
+
+
+class _Stopper:
+    """Turns ``--timeout`` and Ctrl-C into a cancellation of the cell, at its next wait.
+
+    ``on_stop(reason)`` runs first: the fetches stop there and then. Then the
+    cell's task is cancelled, which throws CancelledError into the cell where
+    it waits: its ``finally`` blocks run, and the runner reports what happened.
+
+    For the cell's duration, SIGINT (how Jupyter sends Ctrl-C) has a handler of
+    its own: it schedules that cancellation with ``call_soon_threadsafe``,
+    which also wakes the loop from its wait for I/O. The kernel's handling
+    would raise KeyboardInterrupt at a random point (in a plain cell), or
+    cancel only when the loop next wakes up (in an await cell). A second
+    Ctrl-C before the loop acted on the first, as when the cell blocks in
+    plain Python (``time.sleep``), raises KeyboardInterrupt there and then.
+    """
+
+    def __init__(self, cell_task: asyncio.Task, timeout: float | None, on_stop: Callable[[str], None]):
+        self.cell_task = cell_task
+        self.timeout = timeout
+        self.on_stop = on_stop
+        #: ``"timeout"`` or ``"interrupt"`` once the cell was cancelled for that reason.
+        self.reason: str | None = None
+        self._delivered = False
+        self._armed = False
+        self._interrupt_requested = False
+        self._timer = None
+        self._previous_handler = None
+
+    def __enter__(self) -> _Stopper:
+        loop = asyncio.get_running_loop()
+        self._armed = True
+        if self.timeout:
+            self._timer = loop.call_later(self.timeout, self._stop, "timeout", context=outside_the_cell())
+        if threading.current_thread() is threading.main_thread():
+            self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._armed = False
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._previous_handler is not None:
+            signal.signal(signal.SIGINT, self._previous_handler)
+        self._delivered = exc_type is asyncio.CancelledError
+
+    def _on_sigint(self, signum, frame) -> None:
+        if self._interrupt_requested and self.reason is None:
+            # The loop never got to the first one: the cell holds it, in plain Python.
+            raise KeyboardInterrupt
+        self._interrupt_requested = True
+        self.cell_task.get_loop().call_soon_threadsafe(self._stop, "interrupt", context=outside_the_cell())
+
+    def _stop(self, reason: str) -> None:
+        if self._armed and self.reason is None:
+            self.reason = reason
+            self.on_stop(reason)
+            self.cell_task.cancel()
+
+    async def absorb_late_cancel(self) -> None:
+        """Take back a cancellation the cell finished before receiving."""
+        if self.reason is None:
+            return
+        self.cell_task.uncancel()
+        if not self._delivered:
+            # The task still owes a CancelledError: receive it here, not in the cleanup.
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(0)
+
+
+def _user_error(exc: BaseException, stopper: _Stopper, cell: CompiledCell, timeout) -> BaseException:
+    """The error to show: the cell's own exception, or what stopped it, with the cell's frames."""
+    traceback = cell.user_traceback(exc.__traceback__) or exc.__traceback__
+    if not isinstance(exc, asyncio.CancelledError) or stopper.reason is None:
+        return exc.with_traceback(traceback)
+    if stopper.reason == "timeout":
+        stopped = CellTimeout(
+            f"the cell ran longer than --timeout {timeout:g} s; its tasks and fetches were cancelled"
+        )
+    else:
+        stopped = KeyboardInterrupt("interrupted: the cell's tasks and fetches were cancelled")
+    # Where the cell stood when it was stopped, not how the cancellation reached it.
+    return stopped.with_traceback(_up_to_the_cell(traceback, cell.filename))
+
+
+def _up_to_the_cell(traceback: TracebackType | None, filename: str) -> TracebackType | None:
+    """``traceback`` ending at its innermost frame in the cell."""
+    entries = []
+    while traceback is not None:
+        entries.append(traceback)
+        traceback = traceback.tb_next
+    while entries and entries[-1].tb_frame.f_code.co_filename != filename:
+        entries.pop()
+    cut = None
+    for entry in reversed(entries):
+        cut = TracebackType(cut, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return cut
+
+
+#: What an aborted request's row says, by why the cell stopped.
+_ABORTED = {"timeout": "cancelled: --timeout", "interrupt": "cancelled: interrupted"}
+
+
+async def _cancel_leftovers(work: CellWork, http: TornadoHttpRecorder) -> set:
+    """Stop everything the cell left running, so nothing of it outlives the cell.
+
+    Returns the futures (tasks, gen.coroutine results) that were cancelled.
+    Fetches go first, the way Tornado's timeouts end them, so that their
+    connections close and their client's slots are free for the next cell.
+    """
+    http.abort_pending("cancelled at the end of the cell")
+    leftovers = work.cancel_leftovers()
+    # Let cancelled tasks unwind (their finally blocks), and done callbacks run.
+    unwinding = [future for future in leftovers if isinstance(future, asyncio.Task)]
+    deadline = work.loop.time() + _CANCEL_GRACE
+    await asyncio.sleep(0)
+    while unwinding and work.loop.time() < deadline:
+        await first_done(unwinding, deadline - work.loop.time())
+        unwinding = [task for task in unwinding if not task.done()]
+    work.cancel_scheduled()
+    return set(leftovers)
+
+
+def _where_the_cell_stands(cell: CompiledCell, portal: Portal) -> int | None:
+    frame = portal.blocked_frame()
+    if frame is not None:
+        return cell.line_of(frame)
+    coro, line = portal.coro, None
+    while coro is not None and getattr(coro, "cr_frame", None) is not None:
+        line = cell.line_of(coro.cr_frame) or line
+        coro = coro.cr_await
+    return line
+
+
+def _code_line(cell: CompiledCell, code) -> int | None:
+    """The cell line where a function defined in the cell starts."""
+    if code.co_filename != cell.filename:
+        return None
+    return code.co_firstlineno + cell.line_offset
+
+
+class _Lanes:
+    """Names for lane keys: ``cell``, a task's label, or ``loop`` for the rest."""
+
+    def __init__(self, cell_task: asyncio.Task, tasks: CellTasks):
+        self._names = {id(cell_task): "cell"}
+        seen: dict[str, int] = {}
+        for record in tasks.records:
+            seen[record.name] = seen.get(record.name, 0) + 1
+            count = seen[record.name]
+            self._names[record.key] = record.name if count == 1 else f"{record.name} #{count}"
+
+    def name(self, key: int | None) -> str:
+        return self._names.get(key, "loop")
+
+
+def _tasks(tasks: CellTasks, callbacks: LoopCallbacks | None, lanes: _Lanes) -> list[Task]:
+    first_step: dict[int, float] = {}
+    if callbacks is not None:
+        for time, _, kind, key, _, _ in callbacks.events:
+            if kind == "step":
+                first_step.setdefault(key, time)
+    result = []
+    for record in tasks.records:
+        value, error = record.outcome
+        result.append(
+            Task(
+                name=lanes.name(record.key),
+                key=record.key,
+                state=record.state,
+                spawned=record.spawned,
+                start=first_step.get(record.key),
+                end=record.end,
+                result=value,
+                error=error,
+                spawned_by=lanes.name(record.spawned_by),
+                parent="loop",
+            )
+        )
+    return result
+
+
+def _notes(
+    run: Run, http: TornadoHttpRecorder, blocking: BlockingLoop, old_style: CallbackFetch, abandoned: int
+) -> list[str]:
+    notes = []
+    for name, line in dict.fromkeys(old_style.uses):
+        notes.append(
+            f"{_at(line)}fetch(url, {name}) used the callback argument Tornado 6 removed (there, "
+            f"{name} is taken for raise_error and never called); here it was called with the "
+            f"response. The modern line: response = await http_client.fetch(url), then "
+            f"{name}(response); or fetch(url).add_done_callback(lambda f: {name}(f.result()))."
+        )
+    for method, line in dict.fromkeys(blocking.used):
+        notes.append(f"{_at(line)}{_BLOCKING_NOTES[method]}")
+    queued = [request for request in run.requests if request.queued > 0.001]
+    if queued:
+        limits = ", ".join(f"max_clients={value}" for value in sorted(set(http.max_clients.values()))) or "max_clients"
+        notes.append(
+            f"{len(queued)} of {len(run.requests)} requests waited {sum(r.queued for r in queued):.2f} s in "
+            f"total for a connection: the client runs at most {limits} requests at once and queues the "
+            "rest. For more at once: AsyncHTTPClient(force_instance=True, max_clients=100) (close() it "
+            "after), or AsyncHTTPClient.configure(None, max_clients=100) before the kernel's first client."
+        )
+    for ignored in http.ignored_arguments:
+        arguments = ", ".join(f"{key}={value!r}" for key, value in ignored.arguments.items())
+        notes.append(
+            f"{_at(ignored.line)}AsyncHTTPClient({arguments}) returned this loop's existing client "
+            f"and ignored the arguments (it keeps max_clients={ignored.max_clients}): Tornado makes one "
+            f"client per loop. Use AsyncHTTPClient(force_instance=True, {arguments}), or "
+            f"AsyncHTTPClient.configure(None, {arguments}) before the first client is made."
+        )
+    if isinstance(run.error, CellTimeout):
+        notes.append(str(run.error))
+    if abandoned and run.error is None:
+        notes.append(
+            f"{abandoned} task(s) were still running when the cell's code ended, and were cancelled: "
+            "await them (asyncio.gather, or IOLoop.current().start()) to let them finish."
+        )
+    return notes
+
+
+_BLOCKING_NOTES = {
+    "start": "IOLoop.start() ran the kernel's own loop until the cell's fetches, callbacks and "
+    "tasks were done, then returned; in a script it runs until IOLoop.stop().",
+    "run_sync": "IOLoop.run_sync() waited on the kernel's own loop and left it running; Tornado's "
+    "run_sync stops the loop it ran, which here would have stopped the kernel.",
+}
+
+
+def _at(line: int | None) -> str:
+    return f"Line {line}: " if line else ""
