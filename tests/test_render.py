@@ -281,7 +281,8 @@ def test_many_lanes_fold_into_one_and_a_strip_counts_requests_in_flight():
     run = gevent_run(10_000)
     timeline = build_timeline(run)
     assert len(timeline.lanes) == MAX_LANES
-    assert timeline.lanes[-1].name == "9,987 more greenlets"
+    # cell, hub and MAX_LANES - 3 greenlets are drawn; the last lane holds the rest.
+    assert timeline.lanes[-1].name == f"{10_000 - (MAX_LANES - 3):,} more greenlets"
     assert timeline.strip.peak == summarize(run).peak == 8_000
     assert max(timeline.strip.counts) >= 8_000
     assert sum(len(lane.marks) for lane in timeline.lanes) <= 1_500
@@ -515,3 +516,17 @@ def test_mimebundle_is_html_and_text():
     bundle = gevent_run(3)._repr_mimebundle_()
     assert set(bundle) == {"text/html", "text/plain"}
     assert bundle["text/html"].startswith('<div class="gtm-report">')
+
+
+def test_requests_open_at_once_on_one_lane_get_a_row_each():
+    """The essay's Tornado example: the cell itself fetches three URLs at once."""
+    requests = [
+        Request(f"{BASE}/delay/{d}", status=200, nbytes=14, start=0.001 * i, end=d, task="cell")
+        for i, d in enumerate((0.5, 0.3, 0.4))
+    ]
+    requests.append(Request(f"{BASE}/delay/0.1", status=200, start=0.6, end=0.7, task="cell"))
+    run = Run(model="tornado", source="", wall=0.71, requests=requests)
+    lanes = {lane.name: [m for m in lane.marks if m.kind == "request"] for lane in build_timeline(run).lanes}
+    assert list(lanes) == ["cell", "cell · 2", "cell · 3", "loop"]
+    # Three overlapping requests take three rows; the later one reuses the first free row.
+    assert [len(lanes[name]) for name in ("cell", "cell · 2", "cell · 3")] == [2, 1, 1]

@@ -12,6 +12,12 @@ or the loop (Tornado). On each lane:
 * ``queued`` marks: when a request waited for a free connection first (Tornado);
 * ``alive`` marks: from when a greenlet or task was spawned to when it ended.
 
+A lane with several requests open at once (Tornado's cell fetching three URLs,
+say) gets one row per request it had open at the same time, right under it
+(``cell · 2``, ``cell · 3``): overlapping bars on one row would hide the very
+overlap the picture is about. With Tornado's ``max_clients`` that shows as
+exactly ten rows.
+
 Three rules keep the picture the same size for 3 requests or 10,000, and for
 1,000,000 recorded switches:
 
@@ -40,7 +46,7 @@ CELL = "cell"
 #: Columns across the picture: marks closer than one column apart merge.
 COLUMNS = 640
 #: Lanes drawn one by one; past it, the rest share one lane.
-MAX_LANES = 16
+MAX_LANES = 24
 #: Marks drawn at most, over all lanes.
 MAX_MARKS = 1_500
 #: Buckets of the in-flight strip.
@@ -112,7 +118,8 @@ def build_timeline(
     run: Run, columns: int = COLUMNS, max_lanes: int = MAX_LANES, max_marks: int = MAX_MARKS
 ) -> Timeline:
     span = _span(run)
-    lanes = _Lanes(run, max_lanes)
+    rows = _request_rows(run.requests)
+    lanes = _Lanes(run, max_lanes, rows)
     gap = span / columns
 
     hub = loop_lane(run.model) if run.model == "gevent" else None
@@ -125,9 +132,9 @@ def build_timeline(
 
     for r in sorted(run.requests, key=lambda r: r.start):
         end = span if r.end is None else r.end
-        lanes.packer("request" if r.ok else "failed", r.task or CELL, gap).merge(r.start, end, 1, r, end - r.start)
+        lanes.packer("request" if r.ok else "failed", rows.lane[id(r)], gap).merge(r.start, end, 1, r, end - r.start)
     for r in sorted((r for r in run.requests if r.queued), key=lambda r: r.start - r.queued):
-        lanes.packer("queued", r.task or CELL, gap).merge(r.start - r.queued, r.start, 1, r, r.queued)
+        lanes.packer("queued", rows.lane[id(r)], gap).merge(r.start - r.queued, r.start, 1, r, r.queued)
 
     runs = lanes.runs()
     while sum(len(merged) for merged in runs.values()) > max_marks:
@@ -164,10 +171,39 @@ def _note(run: Run) -> str:
     return f"The trace stops at {last}: {count(dropped)} later {word} were past the cap and not recorded."
 
 
+@dataclass
+class _RequestRows:
+    #: The lane each request is drawn on, by ``id(request)``.
+    lane: dict[int, str]
+    #: The extra rows under each lane that had requests open at once, in order.
+    extra: dict[str, list[str]]
+
+
+def _request_rows(requests: list[Request]) -> _RequestRows:
+    """Spread each lane's overlapping requests over rows, first fit by start time."""
+    lane: dict[int, str] = {}
+    extra: dict[str, list[str]] = {}
+    row_ends: dict[str, list[float]] = {}
+    for r in sorted(requests, key=lambda r: r.start - r.queued):
+        owner = r.task or CELL
+        ends = row_ends.setdefault(owner, [])
+        start = r.start - r.queued
+        row = next((i for i, end in enumerate(ends) if end <= start), len(ends))
+        end = float("inf") if r.end is None else r.end
+        if row == len(ends):
+            ends.append(end)
+            if row:
+                extra.setdefault(owner, []).append(f"{owner} · {row + 1}")
+        else:
+            ends[row] = end
+        lane[id(r)] = owner if row == 0 else f"{owner} · {row + 1}"
+    return _RequestRows(lane, extra)
+
+
 class _Lanes:
     """Which lane each name is drawn on: one by one up to ``max_lanes``, then one shared lane."""
 
-    def __init__(self, run: Run, max_lanes: int):
+    def __init__(self, run: Run, max_lanes: int, rows: _RequestRows):
         self.run = run
         self.max_lanes = max_lanes
         self.order: list[str] = []
@@ -176,6 +212,8 @@ class _Lanes:
         self.packers: dict[tuple[str, int], _Packer] = {}
         for name in [CELL, loop_lane(run.model)] + [t.name for t in run.tasks]:
             self.lane_of(name)
+            for extra in rows.extra.get(name, ()):
+                self.lane_of(extra)
 
     def lane_of(self, name: str) -> int:
         index = self.index.get(name)
@@ -210,7 +248,10 @@ class _Lanes:
         """The lanes' names in drawing order."""
         names = list(self.order)
         if self.shared:
-            names.append(f"{count(len(self.folded))} more {lane_word(self.run.model, len(self.folded))}")
+            folded = len(self.folded)
+            # Request rows are named "owner · n"; a mix of them and tasks are just lanes.
+            word = "lanes" if any(" · " in name for name in self.folded) else lane_word(self.run.model, folded)
+            names.append(f"{count(folded)} more {word}")
         elif self.folded:
             names += self.folded
         return names
