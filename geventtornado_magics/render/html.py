@@ -61,13 +61,17 @@ def render_html(run: Run, timeline: Timeline | None = None) -> str:
 def _picture(timeline: Timeline) -> str:
     if not any(lane.marks for lane in timeline.lanes):
         return ""
-    live = render_svg(timeline)
-    image = base64.b64encode(render_svg(timeline, standalone=True).encode()).decode("ascii")
-    note = f'<div class="gtm-note">{escape(timeline.note)}</div>' if timeline.note else ""
+    return picture(lambda standalone: render_svg(timeline, standalone), "timeline of the cell", timeline.note)
+
+
+def picture(draw, alt: str, note: str = "") -> str:
+    """A picture twice: ``draw(False)`` as live SVG, ``draw(True)`` as its image fallback."""
+    image = base64.b64encode(draw(True).encode()).decode("ascii")
+    note = f'<div class="gtm-note">{escape(note)}</div>' if note else ""
     return (
         '<div class="gtm-picture">'
-        f'<div class="gtm-live" style="height:0;overflow:hidden">{live}</div>'
-        f'<img class="gtm-fallback" alt="timeline of the cell" style="max-width:100%" '
+        f'<div class="gtm-live" style="height:0;overflow:hidden">{draw(False)}</div>'
+        f'<img class="gtm-fallback" alt="{escape(alt)}" style="max-width:100%" '
         f'src="data:image/svg+xml;base64,{image}">'
         f"{note}</div>"
     )
@@ -84,11 +88,11 @@ def _patching(run: Run) -> str:
 def _requests(run: Run) -> str:
     table = request_table(run)
     summary = f"Requests: {count(len(run.requests))}, by start time"
-    parts = [f"<details open><summary>{escape(summary)}</summary>", _table(table)]
+    parts = [f"<details open><summary>{escape(summary)}</summary>", table_html(table)]
     if table.more:
         parts.append(
             f"<details><summary>{escape(plural(len(table.more), 'more request'))}</summary>"
-            f"{_table(Table(table.header, [Group(None, table.more)], table.wide, table.numeric))}</details>"
+            f"{table_html(Table(table.header, [Group(None, table.more)], table.wide, table.numeric))}</details>"
         )
     if table.hidden:
         parts.append(
@@ -129,11 +133,11 @@ def _trace(run: Run) -> str:
     summary = f"Trace: {plural(len(run.events), event_word(run.model, 1), word)}, and the cell lines they stood on"
     return (
         f"<details><summary>{escape(summary)}</summary>"
-        f'<div class="gtm-columns">{_table(trace_table(run))}{source}</div></details>'
+        f'<div class="gtm-columns">{table_html(trace_table(run))}{source}</div></details>'
     )
 
 
-def _table(table: Table) -> str:
+def table_html(table: Table) -> str:
     width = len(table.header)
 
     def cell(index: int, text: str, tag: str = "td") -> str:

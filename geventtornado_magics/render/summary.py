@@ -95,9 +95,11 @@ def event_word(model: str, number: int = 2) -> str:
 
 def headline(s: Summary) -> str:
     """``%%gevent: 3 requests in 510 ms — they overlapped 2.9× — peak 3 at once``."""
+    # A magic's run is named after it; a run of %compare_models by its model ("threads").
+    name = f"%%{s.model}" if s.model in ("gevent", "tornado") else s.model
     if not s.requests:
-        return f"%%{s.model}: {seconds(s.wall)} — no HTTP requests"
-    parts = [f"%%{s.model}: {plural(s.requests, 'request')} in {seconds(s.wall)}"]
+        return f"{name}: {seconds(s.wall)} — no HTTP requests"
+    parts = [f"{name}: {plural(s.requests, 'request')} in {seconds(s.wall)}"]
     if s.requests > 1:
         if s.peak <= 1:
             parts.append(f"one after another ({times(s.overlap)})")

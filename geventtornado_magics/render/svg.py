@@ -58,16 +58,9 @@ def render_svg(timeline: Timeline, standalone: bool = False) -> str:
     def x(t: float) -> float:
         return LABEL + max(t, 0.0) * scale
 
-    label = f"Timeline: {len(lanes)} lanes over {seconds(timeline.span)}"
-    size = f'width="{WIDTH}" height="{height}"' if standalone else 'width="100%"'
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="gtm-timeline" viewBox="0 0 {WIDTH} {height}" {size} '
-        f'role="img" aria-label="{escape(label)}" font-family="{FONT}" font-size="11" fill="currentColor">'
-    ]
-    if standalone:
-        out.append(f'<rect width="{WIDTH}" height="{height}" rx="6" fill="#ffffff" stroke="#d0d0d0"/>')
-    out += [_rect("band", 0, AXIS + i * LANE, WIDTH, LANE) for i in range(1, len(lanes), 2)]
-    out += _axis(timeline.span, x, plot_bottom)
+    out = svg_open(height, f"Timeline: {len(lanes)} lanes over {seconds(timeline.span)}", standalone)
+    out += [rect("band", 0, AXIS + i * LANE, WIDTH, LANE) for i in range(1, len(lanes), 2)]
+    out += axis(timeline.span, x, plot_bottom)
     for i, lane in enumerate(lanes):
         y = AXIS + i * LANE
         name = clip(lane.name, LABEL_CHARS)
@@ -84,7 +77,19 @@ def render_svg(timeline: Timeline, standalone: bool = False) -> str:
     return "".join(out)
 
 
-def _rect(kind: str, x: float, y: float, width: float, height: float, title: str | None = None) -> str:
+def svg_open(height: float, label: str, standalone: bool) -> list[str]:
+    """The ``<svg>`` tag; standalone, with a fixed size on an opaque light card (an image has no page behind it)."""
+    size = f'width="{WIDTH}" height="{height:.0f}"' if standalone else 'width="100%"'
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="gtm-timeline" viewBox="0 0 {WIDTH} {height:.0f}" {size} '
+        f'role="img" aria-label="{escape(label)}" font-family="{FONT}" font-size="11" fill="currentColor">'
+    ]
+    if standalone:
+        out.append(f'<rect width="{WIDTH}" height="{height:.0f}" rx="6" fill="#ffffff" stroke="#d0d0d0"/>')
+    return out
+
+
+def rect(kind: str, x: float, y: float, width: float, height: float, title: str | None = None) -> str:
     """One mark: its class for a stylesheet, its colour as attributes for hosts without one."""
     if kind in COLOURS:
         paint = f'fill="{COLOURS[kind]}"'
@@ -98,10 +103,10 @@ def _mark(mark: Mark, x, lane_y: int, titles: bool) -> str:
     dy, height = SHAPES[mark.kind]
     left = x(mark.start)
     width = max(x(mark.end) - left, 1.5 if mark.kind == "run" else 1.0)
-    return _rect(mark.kind, left, lane_y + dy, width, height, mark.title if titles else None)
+    return rect(mark.kind, left, lane_y + dy, width, height, mark.title if titles else None)
 
 
-def _axis(span: float, x, bottom: int) -> list[str]:
+def axis(span: float, x, bottom: int) -> list[str]:
     step = tick_step(span)
     out = []
     for k in range(int(span / step + 1e-9) + 1):
@@ -148,7 +153,7 @@ def _strip(timeline: Timeline, x, top: int, titles: bool) -> list[str]:
             t0, t1 = start * width, i * width
             title = f"{count(n)} requests open between {seconds(t0)} and {seconds(t1)}" if titles else None
             # A hair wider than the bucket, so neighbouring bars leave no seam.
-            out.append(_rect("request", x(t0), floor - h, x(t1) - x(t0) + 0.4, h, title))
+            out.append(rect("request", x(t0), floor - h, x(t1) - x(t0) + 0.4, h, title))
         start = i
     return out
 
@@ -160,7 +165,7 @@ def _legend(kinds: set[str], y: float) -> list[str]:
     for kind, words in LEGEND.items():
         if kind in kinds:
             height = SHAPES[kind][1]
-            out.append(_rect(kind, left, y - 10 + (14 - height) / 2, 10, height))
+            out.append(rect(kind, left, y - 10 + (14 - height) / 2, 10, height))
             out.append(f'<text class="gtm-axis" x="{left + 14}" y="{y}" fill-opacity="0.8">{words}</text>')
             left += 30 + 7 * len(words)
     return out

@@ -55,7 +55,7 @@ def render_text(run: Run, timeline: Timeline | None = None) -> str:
         lines += ["", "timeline", *picture]
     if run.requests:
         table = request_table(run, first=FIRST, slowest=SLOWEST, failed=FAILED, more=0)
-        lines += ["", f"requests ({count(len(run.requests))}), by start time", *_table(table)]
+        lines += ["", f"requests ({count(len(run.requests))}), by start time", *table_lines(table)]
         if table.hidden:
             lines.append(f"  … {count(table.hidden)} more: last_run().to_dataframe() has every request")
     if run.tasks:
@@ -63,7 +63,7 @@ def render_text(run: Run, timeline: Timeline | None = None) -> str:
         lines += [cut(f"  {line.prefix}{clip(line.name, 44)}  {line.note}".rstrip(), LINE) for line in task_tree(run)]
     if run.events:
         word = event_word(run.model)
-        lines += ["", f"trace: {count(len(run.events))} {word}", *_table(trace_table(run, head=HEAD, tail=TAIL))]
+        lines += ["", f"trace: {count(len(run.events))} {word}", *table_lines(trace_table(run, head=HEAD, tail=TAIL))]
     return "\n".join(lines)
 
 
@@ -104,7 +104,7 @@ def _wrap(parts: list[str]) -> list[str]:
     return lines
 
 
-def _table(table: Table) -> list[str]:
+def table_lines(table: Table) -> list[str]:
     def cells(row: Row) -> list[str]:
         return [clip(text, WIDTHS[table.wide[i]]) if i in table.wide else text for i, text in enumerate(row.cells)]
 

@@ -179,24 +179,38 @@ class _RequestRows:
     extra: dict[str, list[str]]
 
 
+def first_fit_rows(intervals: list[tuple[float, float]]) -> list[int]:
+    """A row for each ``(start, end)`` interval, sorted by start, so that no two in a row overlap."""
+    rows: list[int] = []
+    row_ends: list[float] = []
+    for start, end in intervals:
+        row = next((i for i, row_end in enumerate(row_ends) if row_end <= start), len(row_ends))
+        if row == len(row_ends):
+            row_ends.append(end)
+        else:
+            row_ends[row] = end
+        rows.append(row)
+    return rows
+
+
+def request_span(r: Request, span: float = float("inf")) -> tuple[float, float]:
+    """From when the request was made (queue included) to its end, or ``span`` if it never ended."""
+    return r.start - r.queued, span if r.end is None else r.end
+
+
 def _request_rows(requests: list[Request]) -> _RequestRows:
     """Spread each lane's overlapping requests over rows, first fit by start time."""
+    by_owner: dict[str, list[Request]] = {}
+    for r in sorted(requests, key=lambda r: r.start - r.queued):
+        by_owner.setdefault(r.task or CELL, []).append(r)
     lane: dict[int, str] = {}
     extra: dict[str, list[str]] = {}
-    row_ends: dict[str, list[float]] = {}
-    for r in sorted(requests, key=lambda r: r.start - r.queued):
-        owner = r.task or CELL
-        ends = row_ends.setdefault(owner, [])
-        start = r.start - r.queued
-        row = next((i for i, end in enumerate(ends) if end <= start), len(ends))
-        end = float("inf") if r.end is None else r.end
-        if row == len(ends):
-            ends.append(end)
-            if row:
-                extra.setdefault(owner, []).append(f"{owner} · {row + 1}")
-        else:
-            ends[row] = end
-        lane[id(r)] = owner if row == 0 else f"{owner} · {row + 1}"
+    for owner, owned in by_owner.items():
+        rows = first_fit_rows([request_span(r) for r in owned])
+        for r, row in zip(owned, rows):
+            lane[id(r)] = owner if row == 0 else f"{owner} · {row + 1}"
+        if max(rows) > 0:
+            extra[owner] = [f"{owner} · {row + 1}" for row in range(1, max(rows) + 1)]
     return _RequestRows(lane, extra)
 
 
