@@ -27,7 +27,6 @@ import contextlib
 import signal
 import threading
 from time import perf_counter, process_time
-from types import TracebackType
 from typing import Callable
 
 from tornado.ioloop import IOLoop
@@ -202,21 +201,7 @@ def _user_error(exc: BaseException, stopper: _Stopper, cell: CompiledCell, timeo
     else:
         stopped = KeyboardInterrupt("interrupted: the cell's tasks and fetches were cancelled")
     # Where the cell stood when it was stopped, not how the cancellation reached it.
-    return stopped.with_traceback(_up_to_the_cell(traceback, cell.filename))
-
-
-def _up_to_the_cell(traceback: TracebackType | None, filename: str) -> TracebackType | None:
-    """``traceback`` ending at its innermost frame in the cell."""
-    entries = []
-    while traceback is not None:
-        entries.append(traceback)
-        traceback = traceback.tb_next
-    while entries and entries[-1].tb_frame.f_code.co_filename != filename:
-        entries.pop()
-    cut = None
-    for entry in reversed(entries):
-        cut = TracebackType(cut, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
-    return cut
+    return stopped.with_traceback(cell.user_traceback(exc.__traceback__, cell_frames_only=True))
 
 
 #: What an aborted request's row says, by why the cell stopped.
@@ -332,8 +317,6 @@ def _notes(
             f"client per loop. Use AsyncHTTPClient(force_instance=True, {arguments}), or "
             f"AsyncHTTPClient.configure(None, {arguments}) before the first client is made."
         )
-    if isinstance(run.error, CellTimeout):
-        notes.append(str(run.error))
     if abandoned and run.error is None:
         notes.append(
             f"{abandoned} task(s) were still running when the cell's code ended, and were cancelled: "
