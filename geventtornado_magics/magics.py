@@ -11,8 +11,9 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, output_can_be_silenced
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
-from traitlets import Integer
+from traitlets import Float, Integer
 
+from .recorders.blocking import THRESHOLD
 from .run import Run
 from .settings import Limits
 
@@ -36,6 +37,11 @@ class GeventTornadoMagics(Magics):
     ).tag(config=True)
     max_tasks = Integer(
         Limits.tasks, help="Greenlets or tasks recorded per cell; past it they are counted."
+    ).tag(config=True)
+    blocking_threshold = Float(
+        THRESHOLD,
+        help="Seconds a greenlet may run without yielding, or a loop callback may run, while other "
+        "work waits, before the report flags it as blocking the loop (0: never flag).",
     ).tag(config=True)
 
     @magic_arguments()
@@ -124,7 +130,12 @@ class GeventTornadoMagics(Magics):
         from .tornado_runner import run_tornado_cell
 
         run = await run_tornado_cell(
-            self.shell, cell, timeout=args.timeout, trace=args.trace, limits=self._limits()
+            self.shell,
+            cell,
+            timeout=args.timeout,
+            trace=args.trace,
+            limits=self._limits(),
+            blocking_threshold=self.blocking_threshold,
         )
         return self._show(run, line)
 

@@ -34,6 +34,7 @@ from tornado.ioloop import IOLoop
 from .cell import CompiledCell, compile_cell
 from .cell_work import CellWork, first_done, outside_the_cell
 from .recorders.asyncio_tasks import CellTasks
+from .recorders.blocking import THRESHOLD, BlockingWatch, Stretch
 from .recorders.loop_callbacks import LoopCallbacks
 from .recorders.tornado_http import TornadoHttpRecorder
 from .run import CellTimeout, Event, Run, Task
@@ -52,9 +53,12 @@ async def run_tornado_cell(
     timeout: float | None = None,
     trace: bool = True,
     limits: Limits = Limits(),
+    blocking_threshold: float | None = THRESHOLD,
 ) -> Run:
     """Run ``source`` on the running loop in ``shell``'s namespace; return its Run.
 
+    Callbacks of the cell that ran ``blocking_threshold`` seconds or more while
+    other work waited are in ``run.blocking`` (traced runs only; None: off).
     Raises only for a cell that does not compile (``SyntaxError``).
     """
     cell = compile_cell(shell, source, allow_await=True)
@@ -79,11 +83,14 @@ async def run_tornado_cell(
                     cap=limits.events,
                 )
             )
+        watch = None
+        if callbacks is not None and blocking_threshold:
+            watch = stack.enter_context(BlockingWatch(t0, cell.line_of, callbacks.busy_since, blocking_threshold))
         tasks = stack.enter_context(
             CellTasks(t0, work, limits.tasks, on_runner_step=callbacks.runner_step if callbacks else None)
         )
         http = stack.enter_context(TornadoHttpRecorder(t0, work, tasks.current_key, cell.line_of, limits.requests))
-        blocking = stack.enter_context(BlockingLoop(IOLoop.current(), work, cell.line_of))
+        bridged = stack.enter_context(BlockingLoop(IOLoop.current(), work, cell.line_of))
         old_style = stack.enter_context(CallbackFetch(work, cell.line_of))
         stopper = _Stopper(cell_task, timeout, on_stop=lambda reason: http.abort_pending(_ABORTED[reason]))
         try:
@@ -116,7 +123,9 @@ async def run_tornado_cell(
         if count
     }
     abandoned = sum(1 for record in tasks.records if record.future in left_running)
-    run.notes = _notes(run, http, blocking, old_style, abandoned)
+    if watch is not None:
+        run.blocking = watch.blocking(_long_callbacks(run, watch.threshold), run)
+    run.notes = _notes(run, http, bridged, old_style, abandoned)
     return run
 
 
@@ -228,6 +237,15 @@ async def _cancel_leftovers(work: CellWork, http: TornadoHttpRecorder) -> set:
     return set(leftovers)
 
 
+def _long_callbacks(run: Run, threshold: float) -> list[Stretch]:
+    """The cell's callbacks that ran ``threshold`` seconds or more: the loop ran nothing else meanwhile."""
+    return [
+        Stretch(event.time, event.duration, event.source, event.line)
+        for event in run.events
+        if event.duration is not None and event.duration >= threshold
+    ]
+
+
 def _where_the_cell_stands(cell: CompiledCell, portal: Portal) -> int | None:
     frame = portal.blocked_frame()
     if frame is not None:
@@ -288,7 +306,7 @@ def _tasks(tasks: CellTasks, callbacks: LoopCallbacks | None, lanes: _Lanes) -> 
 
 
 def _notes(
-    run: Run, http: TornadoHttpRecorder, blocking: BlockingLoop, old_style: CallbackFetch, abandoned: int
+    run: Run, http: TornadoHttpRecorder, bridged: BlockingLoop, old_style: CallbackFetch, abandoned: int
 ) -> list[str]:
     notes = []
     for name, line in dict.fromkeys(old_style.uses):
@@ -298,7 +316,7 @@ def _notes(
             f"response. The modern line: response = await http_client.fetch(url), then "
             f"{name}(response); or fetch(url).add_done_callback(lambda f: {name}(f.result()))."
         )
-    for method, line in dict.fromkeys(blocking.used):
+    for method, line in dict.fromkeys(bridged.used):
         notes.append(f"{_at(line)}{_BLOCKING_NOTES[method]}")
     queued = [request for request in run.requests if request.queued > 0.001]
     if queued:

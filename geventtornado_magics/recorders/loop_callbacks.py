@@ -126,6 +126,11 @@ class LoopCallbacks:
         _run.__wrapped__ = original
         return _run
 
+    def busy_since(self) -> float | None:
+        """When the cell's callback running now started (seconds from ``t0``), or None."""
+        event = self._current
+        return None if event is None else event[0]
+
     def runner_step(self, key: int, generator) -> None:
         """The callback running now resumes the gen.coroutine ``key``: record it as its step."""
         event = self._current

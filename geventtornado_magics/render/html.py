@@ -27,7 +27,7 @@ from html import escape
 
 from ..run import Run
 from .style import STYLE
-from .summary import error_text, event_word, facts, headline, lane_word, patching_lines, patching_summary, summarize
+from .summary import blocking_lines, error_text, event_word, facts, headline, lane_word, patching_lines, patching_summary, summarize
 from .svg import render_svg
 from .tables import Group, Table, request_table, source_listing, trace_table
 from .timeline import Timeline, build_timeline
@@ -47,6 +47,7 @@ def render_html(run: Run, timeline: Timeline | None = None) -> str:
     parts.append(_patching(run))
     if run.error is not None:
         parts.append(f'<div class="gtm-error">{escape(error_text(run.error))}</div>')
+    parts += [f'<div class="gtm-blocking">blocked: {escape(line)}</div>' for line in blocking_lines(run)]
     parts.append(_picture(timeline or build_timeline(run)))
     if run.requests:
         parts.append(_requests(run))

@@ -28,6 +28,7 @@ STYLE = """<style>
 .gtm-report .gtm-headline{font-size:15px;font-weight:600;margin:0 0 2px}
 .gtm-report .gtm-facts,.gtm-report .gtm-meta{color:var(--gtm-fg2);opacity:.9;margin:1px 0}
 .gtm-report .gtm-error{color:var(--gtm-failed);font-weight:600;margin:3px 0}
+.gtm-report .gtm-blocking{color:var(--gtm-failed);margin:2px 0}
 .gtm-report .gtm-picture{margin:8px 0 4px}
 .gtm-report .gtm-live{height:auto!important;overflow:visible!important}
 .gtm-report .gtm-fallback{display:none!important}
@@ -56,7 +57,7 @@ STYLE = """<style>
 .gtm-report .gtm-timeline .gtm-run{fill:var(--gtm-run)}
 .gtm-report .gtm-timeline .gtm-hub{fill:var(--gtm-run);fill-opacity:.3}
 .gtm-report .gtm-timeline .gtm-request{fill:var(--gtm-wait)}
-.gtm-report .gtm-timeline .gtm-failed{fill:var(--gtm-failed)}
+.gtm-report .gtm-timeline .gtm-failed,.gtm-report .gtm-timeline .gtm-blocked{fill:var(--gtm-failed)}
 .gtm-report .gtm-timeline .gtm-queued{fill:var(--gtm-queued)}
 .gtm-report .gtm-timeline text{font-family:var(--gtm-mono)}
 </style>"""

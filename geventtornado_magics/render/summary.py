@@ -133,6 +133,15 @@ def facts(s: Summary, run: Run) -> str:
     return " · ".join(parts)
 
 
+def blocking_lines(run: Run) -> list[str]:
+    """One line per stretch that held the loop: who, how long, where, and what to do."""
+    lines = []
+    for b in run.blocking:
+        where = f" at line {b.line} ({run.source_line(b.line)})" if b.line else ""
+        lines.append(f"{b.task} held the loop for {seconds(b.duration)}{where}: {b.hint}")
+    return lines
+
+
 def patching_summary(run: Run) -> str:
     """One line on patching (gevent): nothing patched, or the modules left alone."""
     if run.patching is None:

@@ -31,15 +31,24 @@ LABEL_CHARS = 30
 FONT = "ui-monospace,SFMono-Regular,Menlo,Consolas,monospace"
 
 #: Fill colours that read on light and dark pages alike.
-COLOURS = {"request": "#3d8fd9", "failed": "#e5484d", "queued": "#f0a020"}
+COLOURS = {"request": "#3d8fd9", "failed": "#e5484d", "queued": "#f0a020", "blocked": "#e5484d"}
 #: ``(y offset in the lane, height)`` of each kind of mark.
-SHAPES = {"alive": (9, 2), "queued": (6, 8), "request": (6, 8), "failed": (6, 8), "hub": (3, 14), "run": (3, 14)}
+SHAPES = {
+    "blocked": (0, 20),
+    "alive": (9, 2),
+    "queued": (6, 8),
+    "request": (6, 8),
+    "failed": (6, 8),
+    "hub": (3, 14),
+    "run": (3, 14),
+}
 #: Neutral marks: ``currentColor`` at this opacity.
-OPACITY = {"alive": 0.3, "hub": 0.3, "run": 1.0, "band": 0.05}
+OPACITY = {"alive": 0.3, "hub": 0.3, "run": 1.0, "band": 0.05, "blocked": 0.3}
 #: Drawing order: later kinds are drawn over earlier ones. Bars go over the taller
 #: running slices, so a busy lane still shows its requests, framed by its slices.
-ORDER = ("alive", "hub", "run", "queued", "request", "failed")
+ORDER = ("blocked", "alive", "hub", "run", "queued", "request", "failed")
 LEGEND = {
+    "blocked": "held the loop: nothing else could run",
     "run": "ran",
     "hub": "hub in control (waiting for I/O)",
     "request": "waited on a request",
@@ -92,7 +101,7 @@ def svg_open(height: float, label: str, standalone: bool) -> list[str]:
 def rect(kind: str, x: float, y: float, width: float, height: float, title: str | None = None) -> str:
     """One mark: its class for a stylesheet, its colour as attributes for hosts without one."""
     if kind in COLOURS:
-        paint = f'fill="{COLOURS[kind]}"'
+        paint = f'fill="{COLOURS[kind]}"' + (f' fill-opacity="{OPACITY[kind]}"' if kind in OPACITY else "")
     else:
         paint = 'fill="currentColor"' + (f' fill-opacity="{OPACITY[kind]}"' if OPACITY[kind] < 1 else "")
     attrs = f'class="gtm-{kind}" x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{height:.1f}" {paint}'

@@ -9,7 +9,7 @@ the middle, where a URL or a call is least telling.
 from __future__ import annotations
 
 from ..run import Run
-from .summary import error_text, event_word, facts, headline, lane_word, patching_lines, patching_summary, summarize
+from .summary import blocking_lines, error_text, event_word, facts, headline, lane_word, patching_lines, patching_summary, summarize
 from .tables import Row, Table, request_table, trace_table
 from .timeline import Timeline, build_timeline
 from .tree import task_tree
@@ -29,9 +29,10 @@ FIRST, SLOWEST, FAILED = 10, 5, 5
 HEAD, TAIL = 8, 4
 #: How each kind of mark is drawn; later kinds overwrite earlier ones. A character
 #: holds one mark, and ``█`` at a bar's ends shows the greenlet running to start it.
-GLYPHS = {"alive": "·", "hub": "▒", "queued": "░", "request": "─", "failed": "x", "run": "█"}
+GLYPHS = {"blocked": "!", "alive": "·", "hub": "▒", "queued": "░", "request": "─", "failed": "x", "run": "█"}
 #: The key printed under the timeline, for the kinds it holds.
 KEY = {
+    "blocked": "! held the loop",
     "run": "█ ran",
     "hub": "▒ hub in control",
     "request": "─ waited on a request",
@@ -49,6 +50,7 @@ def render_text(run: Run, timeline: Timeline | None = None) -> str:
     lines += [f"  note: {note}" for note in run.notes]
     if run.error is not None:
         lines.append(f"  error: {error_text(run.error)}")
+    lines += [f"  blocked: {line}" for line in blocking_lines(run)]
 
     picture = draw_timeline(timeline or build_timeline(run))
     if picture:

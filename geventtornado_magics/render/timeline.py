@@ -10,7 +10,9 @@ or the loop (Tornado). On each lane:
 * ``request`` and ``failed`` marks: when it waited on an HTTP request, from
   the request's start to its end;
 * ``queued`` marks: when a request waited for a free connection first (Tornado);
-* ``alive`` marks: from when a greenlet or task was spawned to when it ended.
+* ``alive`` marks: from when a greenlet or task was spawned to when it ended;
+* ``blocked`` marks: a red band where the lane held the loop while other work
+  waited (``run.blocking``).
 
 A lane with several requests open at once (Tornado's cell fetching three URLs,
 say) gets one row per request it had open at the same time, right under it
@@ -57,7 +59,7 @@ STRIP_BUCKETS = 320
 class Mark:
     start: float
     end: float
-    #: ``run``, ``hub``, ``request``, ``failed``, ``queued`` or ``alive``.
+    #: ``run``, ``hub``, ``request``, ``failed``, ``queued``, ``alive`` or ``blocked``.
     kind: str
     title: str
 
@@ -150,6 +152,10 @@ def build_timeline(
         end = span if task.end is None else task.end
         title = f"{task.name}: spawned at {seconds(task.spawned)}, {task.state} at {seconds(task.end)}"
         drawn[index].marks.append(Mark(task.spawned, end, "alive", title))
+    for b in run.blocking:
+        where = f" at line {b.line}: {run.source_line(b.line)}" if b.line else ""
+        title = f"{b.task} held the loop {seconds(b.duration)}{where} — {b.hint}"
+        drawn[lanes.lane_of(b.task)].marks.append(Mark(b.start, b.start + b.duration, "blocked", title))
 
     strip = _strip(run, span) if lanes.shared and run.requests else None
     return Timeline(span, drawn, strip, _note(run))
