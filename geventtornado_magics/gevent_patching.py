@@ -76,6 +76,9 @@ REFUSED = {
     "patch_sys": ("sys", "stdin, stdout and stderr are the kernel's streams to the notebook"),
 }
 
+#: Why a safe module is left alone in the second run of ``--compare``.
+COMPARE_REASON = "--compare: this run goes without monkey patching, to show what it buys"
+
 #: Standard-library modules whose namespaces patching may change.
 _PATCHABLE_MODULES = sorted(set(SAFE.values()))
 
@@ -84,9 +87,12 @@ class ScopedPatching:
     """Context manager: the cell may patch; on exit everything is as before.
 
     ``patch_now()`` patches every safe module at once (``%%gevent --patch``).
+    With ``allowed=False`` every patch is refused (the second run of
+    ``%%gevent --compare``, which shows the cell without its concurrency).
     """
 
-    def __init__(self):
+    def __init__(self, allowed: bool = True):
+        self.allowed = allowed
         self.report = Patching()
         self._modules = {name: importlib.import_module(name) for name in _PATCHABLE_MODULES}
         self._namespaces = {}
@@ -100,7 +106,7 @@ class ScopedPatching:
         for name in (*SAFE, *REFUSED, "patch_all"):
             self._monkey_functions[name] = getattr(monkey, name)
         for name in SAFE:
-            setattr(monkey, name, self._cooperative(name))
+            setattr(monkey, name, self._cooperative(name) if self.allowed else self._refusal(name))
         for name in REFUSED:
             setattr(monkey, name, self._refusal(name))
         monkey.patch_all = self._patch_all
@@ -173,7 +179,7 @@ class ScopedPatching:
                     namespace[attr] = _in_thread_only(self._thread, value, original)
 
     def _refusal(self, name):
-        module, reason = REFUSED[name]
+        module, reason = REFUSED[name] if name in REFUSED else (SAFE[name], COMPARE_REASON)
 
         def refuse(*args, **kwargs):
             self.report.refused[module] = reason

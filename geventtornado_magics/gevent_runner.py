@@ -18,6 +18,7 @@ recorder and patch is undone, and a Run is returned. The caller re-raises
 from __future__ import annotations
 
 import contextlib
+from itertools import chain
 from time import perf_counter, process_time
 
 import gevent
@@ -26,6 +27,7 @@ from gevent.hub import get_hub
 
 from .cell import compile_cell
 from .gevent_patching import ScopedPatching
+from .recorders.blocking import THRESHOLD, BlockingWatch, Stretch
 from .recorders.greenlet_switches import SwitchRecorder
 from .recorders.http_client import HttpClientRecorder, describe_error
 from .recorders.naming import short_repr
@@ -42,10 +44,16 @@ def run_gevent_cell(
     timeout: float | None = None,
     trace: bool = True,
     limits: Limits = Limits(),
+    blocking_threshold: float | None = THRESHOLD,
+    allow_patching: bool = True,
 ) -> Run:
     """Run ``source`` under gevent in ``shell``'s namespace; return its Run.
 
-    Raises only for a cell that does not compile (``SyntaxError``).
+    Greenlets that ran ``blocking_threshold`` seconds or more without yielding
+    while other work waited are in ``run.blocking`` (traced runs only; None:
+    off). ``allow_patching=False`` refuses every monkey patch (the second run
+    of ``--compare``). Raises only for a cell that does not compile
+    (``SyntaxError``).
     """
     cell = compile_cell(shell, source)
     run = Run(model="gevent", source=source)
@@ -55,12 +63,20 @@ def run_gevent_cell(
     t0 = perf_counter()
     cpu0 = process_time()
     with contextlib.ExitStack() as stack:
-        patching = stack.enter_context(ScopedPatching())
+        patching = stack.enter_context(ScopedPatching(allowed=allow_patching))
         http = stack.enter_context(HttpClientRecorder(t0, lambda: id(getcurrent()), limits.requests))
         spawned = stack.enter_context(SpawnedGreenlets(t0, limits.tasks))
         switches = (
             stack.enter_context(SwitchRecorder(t0, cell.line_of, limits.events)) if trace else None
         )
+        watch = None
+        if switches is not None and blocking_threshold:
+            hub_key = id(hub)
+
+            def busy_since() -> float | None:
+                return None if switches.running == hub_key else switches.since
+
+            watch = stack.enter_context(BlockingWatch(t0, cell.line_of, busy_since, blocking_threshold))
         try:
             if patch:
                 patching.patch_now()
@@ -94,7 +110,8 @@ def run_gevent_cell(
         )
         if count
     }
-    run.notes = _notes(run)
+    if watch is not None:
+        run.blocking = watch.blocking(_long_runs(run, watch.threshold), run)
     return run
 
 
@@ -160,12 +177,15 @@ def _tasks(spawned: SpawnedGreenlets, switches, lanes: _Lanes) -> list[Task]:
 
 
 def _events(switches: SwitchRecorder, lanes: _Lanes) -> list[Event]:
-    greenlets = switches.greenlets
+    greenlets, ended = switches.greenlets, switches.ended
+    # Each lane's name, resolved once per greenlet rather than twice per switch,
+    # in the order the trace first meets it (greenlets without a name are numbered so).
+    first_met = dict.fromkeys(chain.from_iterable(zip(switches.origins, switches.targets)))
+    names = {key: lanes.name(key, greenlets.get(key)) for key in first_met}
     events = []
     for time, kind, origin, target, line in switches.events:
-        source = lanes.name(origin, greenlets.get(origin))
-        destination = lanes.name(target, greenlets.get(target))
-        if origin in switches.ended and switches.ended[origin] == time:
+        source, destination = names[origin], names[target]
+        if ended.get(origin) == time:
             label = "finished"
         elif destination == "hub":
             label = "waits"
@@ -177,14 +197,16 @@ def _events(switches: SwitchRecorder, lanes: _Lanes) -> list[Event]:
     return events
 
 
-def _notes(run: Run) -> list[str]:
-    notes = []
-    if not run.patching.patched and len(run.tasks) > 1 and run.requests:
-        notes.append(
-            "Nothing was monkey-patched, so each request blocked the whole thread and the "
-            "greenlets ran one after another. Call monkey.patch_all() in the cell, or run "
-            "it as %%gevent --patch, to make the standard library cooperate."
-        )
-    if isinstance(run.error, CellTimeout):
-        notes.append(str(run.error))
-    return notes
+def _long_runs(run: Run, threshold: float) -> list[Stretch]:
+    """Where a greenlet ran ``threshold`` seconds or more between switches: the hub waited meanwhile.
+
+    After a switch its target runs until the next switch, whose ``line`` is
+    where it stopped; before the first switch the cell itself runs.
+    """
+    stretches = []
+    since, lane = 0.0, "cell"
+    for event in run.events:
+        if lane != "hub" and event.time - since >= threshold:
+            stretches.append(Stretch(since, event.time - since, lane, event.line))
+        since, lane = event.time, event.target
+    return stretches

@@ -14,7 +14,7 @@ from IPython.display import display
 from traitlets import Float, Integer
 
 from .recorders.blocking import THRESHOLD
-from .run import Run
+from .run import Comparison, Run
 from .settings import Limits
 
 _last_run: Run | None = None
@@ -63,6 +63,12 @@ class GeventTornadoMagics(Magics):
         action="store_false",
         help="Record request timings only, not greenlet switches (for large runs).",
     )
+    @argument(
+        "--compare",
+        action="store_true",
+        help="Run the cell twice: as written, then with monkey patching refused, and show both "
+        "with the speed-up. The cell's side effects happen twice.",
+    )
     @output_can_be_silenced
     @cell_magic
     def gevent(self, line, cell):
@@ -78,10 +84,21 @@ class GeventTornadoMagics(Magics):
         args = self._parse(self.gevent, line)
         from .gevent_runner import run_gevent_cell
 
-        run = run_gevent_cell(
-            self.shell, cell, patch=args.patch, timeout=args.timeout, trace=args.trace, limits=self._limits()
-        )
-        return self._show(run, line)
+        def run(patching: bool) -> Run:
+            return run_gevent_cell(
+                self.shell,
+                cell,
+                patch=args.patch,
+                timeout=args.timeout,
+                trace=args.trace,
+                limits=self._limits(),
+                blocking_threshold=self.blocking_threshold,
+                allow_patching=patching,
+            )
+
+        if args.compare:
+            return self._show_comparison(run(True), run(False), "without patching", line)
+        return self._show(run(True), line)
 
     @magic_arguments()
     @argument(
@@ -95,6 +112,12 @@ class GeventTornadoMagics(Magics):
         dest="trace",
         action="store_false",
         help="Record request timings and tasks only, not loop callbacks (for large runs).",
+    )
+    @argument(
+        "--compare",
+        action="store_true",
+        help="Run the cell twice: as written, then with every HTTP client sending one request at "
+        "a time (max_clients=1), and show both with the speed-up. The cell's side effects happen twice.",
     )
     @output_can_be_silenced
     @cell_magic
@@ -129,15 +152,20 @@ class GeventTornadoMagics(Magics):
         args = self._parse(self.tornado, line)
         from .tornado_runner import run_tornado_cell
 
-        run = await run_tornado_cell(
-            self.shell,
-            cell,
-            timeout=args.timeout,
-            trace=args.trace,
-            limits=self._limits(),
-            blocking_threshold=self.blocking_threshold,
-        )
-        return self._show(run, line)
+        async def run(serial: bool) -> Run:
+            return await run_tornado_cell(
+                self.shell,
+                cell,
+                timeout=args.timeout,
+                trace=args.trace,
+                limits=self._limits(),
+                blocking_threshold=self.blocking_threshold,
+                serial=serial,
+            )
+
+        if args.compare:
+            return self._show_comparison(await run(False), await run(True), "one request at a time", line)
+        return self._show(await run(False), line)
 
     @staticmethod
     def _refuse_nesting() -> None:
@@ -145,6 +173,55 @@ class GeventTornadoMagics(Magics):
 
         if running_cell() is not None:
             raise UsageError("%%tornado cannot run inside a %%tornado cell: put the code in the cell itself.")
+
+    @magic_arguments()
+    @argument("-n", "--requests", type=int, default=20, help="How many requests (default 20, at most 10,000).")
+    @argument(
+        "--path", default="/delay/0.5", help="The demo server's path every request fetches (default /delay/0.5)."
+    )
+    @argument("--urls", metavar="NAME", help="Fetch the URLs in this list variable instead of the demo server's.")
+    @argument(
+        "--models",
+        default="sequential,threads,gevent,tornado,asyncio",
+        help="The models to run, in order, comma-separated (default: all five).",
+    )
+    @line_magic
+    def compare_models(self, line):
+        """Fetch the same URLs under each concurrency model in turn, and show them side by side.
+
+        The models: ``sequential`` (a plain loop over ``urllib.request``),
+        ``threads`` (a thread per URL), ``gevent`` (a greenlet per URL, the
+        standard library patched for the run), ``tornado`` (``AsyncHTTPClient``
+        coroutines on the kernel's loop) and ``asyncio`` (bare asyncio streams).
+        All run in this kernel, one after another. The report: wall time and
+        speed-up over the sequential run, how much the requests overlapped,
+        the peak in flight, CPU time, switches or callbacks, every run's
+        requests on one time axis, and each run's full report and code.
+
+        ``%compare_models`` fetches 20 times ``/delay/0.5`` from the demo
+        server; ``%compare_models -n 100 --path /bytes/10000``;
+        ``%compare_models --urls my_urls --models gevent,tornado``.
+        """
+        from .compare import MODELS, compare_models
+
+        args = self._parse(self.compare_models, line)
+        models = [model.strip() for model in args.models.split(",") if model.strip()]
+        unknown = [model for model in models if model not in MODELS]
+        if unknown or not models:
+            raise UsageError(f"unknown model {', '.join(unknown) or '(none)'}: choose from {', '.join(MODELS)}")
+        if args.urls:
+            urls = self.shell.user_ns.get(args.urls)
+            if not isinstance(urls, (list, tuple)) or not all(isinstance(url, str) for url in urls) or not urls:
+                raise UsageError(f"--urls {args.urls} must name a non-empty list of URL strings")
+            title = f"{len(urls):,} URLs from {args.urls}"
+        else:
+            if not 1 <= args.requests <= 10_000:
+                raise UsageError("-n must be from 1 to 10,000")
+            from . import demo
+
+            urls = [demo.server_url() + args.path] * args.requests
+            title = f"{args.requests:,} requests of {args.path}"
+        return compare_models(self.shell, list(urls), title, models, self._limits())
 
     @magic_arguments()
     @argument("--stop", action="store_true", help="Stop this kernel's demo server.")
@@ -176,15 +253,25 @@ class GeventTornadoMagics(Magics):
             usage = magic.parser.format_usage().replace("::", "").strip()
             raise UsageError(f"{error}\nusage: %{usage}") from None
 
-    def _show(self, run: Run, line: str):
+    def _show(self, run: Run, line: str, report=None):
         """Display the report, then give the cell's value, or raise its error."""
         global _last_run
         run.options = line.strip()
         _last_run = run
-        display(run)
+        display(report or run)
         if run.error is not None:
             raise _with_user_traceback(self.shell, run.error)
         return run.value
+
+    def _show_comparison(self, as_written: Run, without: Run, label: str, line: str):
+        """``--compare``: both runs side by side; the cell's value and error are the first run's."""
+        without.options = line.strip()
+        comparison = Comparison(
+            f"the cell as written, then {label}",
+            {"as written": as_written, label: without},
+            baseline=label,
+        )
+        return self._show(as_written, line, report=comparison)
 
 
 def _with_user_traceback(shell, error: BaseException) -> BaseException:

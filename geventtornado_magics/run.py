@@ -177,3 +177,38 @@ class Run:
         from .render.text import render_text
 
         return render_text(self)
+
+
+@dataclass
+class Comparison:
+    """Runs of the same work side by side: ``%compare_models``, or a cell's ``--compare``."""
+
+    #: What was compared, e.g. ``20 requests of /delay/0.5``.
+    title: str
+    #: The runs by label (a model's name, or ``as written``), in the order they ran.
+    runs: dict[str, Run] = field(default_factory=dict)
+    #: The label every speed-up is measured against (the slowest way, as a rule).
+    baseline: str | None = None
+    #: The code each label ran, where it is not the user's cell.
+    code: dict[str, str] = field(default_factory=dict)
+
+    def speedup(self, label: str) -> float | None:
+        """How many times faster ``label`` ran than the baseline."""
+        if self.baseline is None or not self.runs[label].wall:
+            return None
+        return self.runs[self.baseline].wall / self.runs[label].wall
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from .render.comparison import render_comparison_html, render_comparison_text
+
+        return {"text/html": render_comparison_html(self), "text/plain": render_comparison_text(self)}
+
+    def _repr_html_(self) -> str:
+        from .render.comparison import render_comparison_html
+
+        return render_comparison_html(self)
+
+    def __repr__(self) -> str:
+        from .render.comparison import render_comparison_text
+
+        return render_comparison_text(self)

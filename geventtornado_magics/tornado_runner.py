@@ -41,6 +41,7 @@ from .run import CellTimeout, Event, Run, Task
 from .settings import Limits
 from .tornado_bridge import Portal
 from .tornado_patches import BlockingLoop, CallbackFetch
+from .tornado_serial import OneRequestAtATime
 
 #: How long the tasks a cell left behind get to finish cancelling.
 _CANCEL_GRACE = 1.0
@@ -54,11 +55,14 @@ async def run_tornado_cell(
     trace: bool = True,
     limits: Limits = Limits(),
     blocking_threshold: float | None = THRESHOLD,
+    serial: bool = False,
 ) -> Run:
     """Run ``source`` on the running loop in ``shell``'s namespace; return its Run.
 
     Callbacks of the cell that ran ``blocking_threshold`` seconds or more while
     other work waited are in ``run.blocking`` (traced runs only; None: off).
+    ``serial`` runs it with every HTTP client sending one request at a time
+    (the second run of ``--compare``).
     Raises only for a cell that does not compile (``SyntaxError``).
     """
     cell = compile_cell(shell, source, allow_await=True)
@@ -92,6 +96,8 @@ async def run_tornado_cell(
         http = stack.enter_context(TornadoHttpRecorder(t0, work, tasks.current_key, cell.line_of, limits.requests))
         bridged = stack.enter_context(BlockingLoop(IOLoop.current(), work, cell.line_of))
         old_style = stack.enter_context(CallbackFetch(work, cell.line_of))
+        if serial:
+            stack.enter_context(OneRequestAtATime())
         stopper = _Stopper(cell_task, timeout, on_stop=lambda reason: http.abort_pending(_ABORTED[reason]))
         try:
             with stopper:

@@ -9,17 +9,26 @@ suspended then, so its frame tells where in the cell it stopped.
 Rules greenlet imposes on a tracer, which this one keeps: it is per thread;
 one that raises is silently uninstalled, so this one never raises; and it
 chains to the tracer that was installed before it.
+
+The tracer runs on every switch, over 100,000 times in a cell of 10,000
+requests, and its records live until the cell ends. So they are stored in
+columns: times and greenlet keys as machine numbers (``array``), lines in a
+list (mostly None or small ints, which Python shares). A switch costs 32
+bytes and gives the garbage collector nothing to scan; a tuple of Python
+objects per switch costs about 110 bytes more (a cell of 1,000,000 switches,
+of which 200,000 are kept, grows by 67 MB that way and by 45 MB this way).
 """
 
 from __future__ import annotations
 
+from array import array
 from time import perf_counter
 
 import greenlet
 
 
 class SwitchRecorder:
-    """Context manager: ``events`` holds ``(time, kind, origin_key, target_key, line)``.
+    """Context manager: ``events`` yields ``(time, kind, origin_key, target_key, line)``.
 
     Greenlets are keyed by ``id()`` (gevent reuses ``Greenlet-N`` names) and
     kept in ``greenlets`` while the cell runs, so no key is reused. Past
@@ -32,13 +41,25 @@ class SwitchRecorder:
         #: Maps a suspended frame to the cell line it stands on (or None).
         self.line_of = line_of
         self.cap = cap
-        self.events: list[tuple] = []
+        #: One column per field of a switch; times are seconds since ``t0``.
+        self.times = array("d")
+        self.origins = array("Q")
+        self.targets = array("Q")
+        #: A list, not an array: most entries are None or small ints, which
+        #: Python shares, so a slot costs 8 bytes and reading it costs nothing.
+        self.lines: list[int | None] = []
+        #: Indexes of the switches greenlet reported as ``"throw"`` (an
+        #: exception thrown into the target); the rest are ``"switch"``.
+        self.throws: set[int] = set()
         self.dropped = 0
         self.greenlets: dict[int, greenlet.greenlet] = {}
         #: First time each greenlet was switched into.
         self.first_in: dict[int, float] = {}
         #: When each greenlet finished (switched out of, dead).
         self.ended: dict[int, float] = {}
+        #: The greenlet running now, and since when: the blocking watchdog reads them.
+        self.running = id(greenlet.getcurrent())
+        self.since = 0.0
         self._previous = None
 
     def __enter__(self) -> SwitchRecorder:
@@ -48,22 +69,39 @@ class SwitchRecorder:
     def __exit__(self, *exc_info) -> None:
         greenlet.settrace(self._previous)
 
+    @property
+    def events(self):
+        """An iterator over the switches, oldest first: ``(time, kind, origin, target, line)``."""
+        kinds = ["switch"] * len(self.times)
+        for index in self.throws:
+            kinds[index] = "throw"
+        return zip(self.times, kinds, self.origins, self.targets, self.lines)
+
     def _trace(self, event, args):
         try:
             origin, target = args
             now = perf_counter() - self.t0
             origin_key, target_key = id(origin), id(target)
+            self.running, self.since = target_key, now
             greenlets = self.greenlets
             if target_key not in greenlets:
                 greenlets[target_key] = target
                 self.first_in[target_key] = now
             if origin_key not in greenlets:
                 greenlets[origin_key] = origin
-            if origin.dead:
+            dead = origin.dead
+            if dead:
                 self.ended[origin_key] = now
-            if len(self.events) < self.cap:
-                line = None if origin.dead else self.line_of(origin.gr_frame)
-                self.events.append((now, event, origin_key, target_key, line))
+            times = self.times
+            if len(times) < self.cap:
+                # Looked up first: if it raises, no column is left half-written.
+                line = None if dead else self.line_of(origin.gr_frame)
+                if event != "switch":
+                    self.throws.add(len(times))
+                times.append(now)
+                self.origins.append(origin_key)
+                self.targets.append(target_key)
+                self.lines.append(line)
             else:
                 self.dropped += 1
         except BaseException:  # noqa: BLE001 - a raising tracer is silently removed

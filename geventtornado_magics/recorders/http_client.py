@@ -13,8 +13,8 @@ library made it:
   end the request (the body was read to the end, or the caller closed it).
 
 The methods are wrapped on the classes for the duration of the cell, and only
-calls from the cell's thread are recorded: a background thread's requests are
-not the cell's.
+requests started in the cell's thread are recorded: a background thread's
+requests are not the cell's.
 """
 
 from __future__ import annotations
@@ -29,6 +29,13 @@ from ..run import Request
 _Connection = http.client.HTTPConnection
 _Response = http.client.HTTPResponse
 
+#: Where a connection, then its response, keep the row they are recording. Only
+#: a request started in the cell's thread gets a row, so the row is the mark
+#: of the cell's requests: the calls that follow need no thread check.
+_ROW = "_gtm_request"
+#: Set on a response while one of its reads is running (see ``_reader``).
+_READING = "_gtm_reading"
+
 #: Response methods that hand body bytes to the caller. ``_safe_read`` is how
 #: urllib3 reads chunked bodies (so its chunks' CRLFs are counted too).
 _READS = ("read", "read1", "readinto", "readline", "_safe_read")
@@ -41,7 +48,7 @@ class HttpClientRecorder:
     ``t0`` is the cell's start on the ``perf_counter`` clock.
     """
 
-    def __init__(self, t0: float, current_task: Callable[[], object], cap: int):
+    def __init__(self, t0: float, current_task: Callable[[], object], cap: int, all_threads: bool = False):
         self.t0 = t0
         self.current_task = current_task
         self.cap = cap
@@ -49,7 +56,12 @@ class HttpClientRecorder:
         #: Key of the task that made each request, parallel to ``requests``.
         self.request_tasks: list[object] = []
         self.dropped = 0
+        #: Record every thread's requests, not only the cell's (``%compare_models``' threads).
+        self.all_threads = all_threads
         self._thread = threading.get_ident()
+        self._lock = threading.Lock()
+        #: ``(request, when its status line arrived)`` for the responses with a body.
+        self._answered: list[tuple[Request, float]] = []
         self._originals: dict[tuple[type, str], object] = {}
 
     def __enter__(self) -> HttpClientRecorder:
@@ -66,6 +78,11 @@ class HttpClientRecorder:
         for (cls, name), original in self._originals.items():
             setattr(cls, name, original)
         self._originals.clear()
+        # A response whose body was never read nor closed ended, for the cell,
+        # when its status line arrived: ``urlopen(url).status`` is a whole request.
+        for request, answered in self._answered:
+            if request.end is None:
+                request.end = answered
 
     def _now(self) -> float:
         return perf_counter() - self.t0
@@ -78,34 +95,31 @@ class HttpClientRecorder:
         wrapper.__wrapped__ = original
         setattr(cls, name, wrapper)
 
-    def _ours(self, obj) -> Request | None:
-        """The row ``obj`` (a connection or response) is recording, if any."""
-        if threading.get_ident() != self._thread:
-            return None
-        return obj.__dict__.get("_gtm_request")
-
     def _putrequest(self, original):
         recorder = self
 
         def putrequest(conn, method, url, *args, **kwargs):
-            conn.__dict__.pop("_gtm_request", None)
-            if threading.get_ident() == recorder._thread:
+            conn.__dict__.pop(_ROW, None)
+            if recorder.all_threads or threading.get_ident() == recorder._thread:
                 recorder._start(conn, method, url)
             return original(conn, method, url, *args, **kwargs)
 
         return putrequest
 
     def _start(self, conn, method, url) -> None:
-        if len(self.requests) >= self.cap:
-            self.dropped += 1
-            return
         if not url.startswith(("http://", "https://")):
             scheme = "https" if conn.default_port == 443 else "http"
             url = f"{scheme}://{conn.host}:{conn.port}{url}"
         request = Request(url=url, method=method, start=self._now())
-        self.requests.append(request)
-        self.request_tasks.append(self.current_task())
-        conn.__dict__["_gtm_request"] = request
+        task = self.current_task()
+        # Several threads may start requests at once (all_threads): the two lists stay in step.
+        with self._lock:
+            if len(self.requests) >= self.cap:
+                self.dropped += 1
+                return
+            self.requests.append(request)
+            self.request_tasks.append(task)
+        conn.__dict__[_ROW] = request
 
     def _endheaders(self, original):
         recorder = self
@@ -114,7 +128,7 @@ class HttpClientRecorder:
             try:
                 return original(conn, *args, **kwargs)
             except BaseException as exc:
-                recorder._fail(recorder._ours(conn), exc)
+                recorder._fail(conn.__dict__.get(_ROW), exc)
                 raise
 
         return endheaders
@@ -123,7 +137,7 @@ class HttpClientRecorder:
         recorder = self
 
         def getresponse(conn):
-            request = recorder._ours(conn)
+            request = conn.__dict__.get(_ROW)
             try:
                 response = original(conn)
             except BaseException as exc:
@@ -134,7 +148,8 @@ class HttpClientRecorder:
                 if response.fp is None:  # no body: http.client closed it already
                     request.end = recorder._now()
                 else:
-                    response.__dict__["_gtm_request"] = request
+                    response.__dict__[_ROW] = request
+                    recorder._answered.append((request, recorder._now()))
             return response
 
         return getresponse
@@ -143,18 +158,19 @@ class HttpClientRecorder:
         recorder = self
 
         def read(response, *args, **kwargs):
-            request = recorder._ours(response)
+            state = response.__dict__
+            request = state.get(_ROW)
             # read() calls readinto() and _safe_read(): count the outermost call only.
-            if request is None or response.__dict__.get("_gtm_reading"):
+            if request is None or state.get(_READING):
                 return original(response, *args, **kwargs)
-            response.__dict__["_gtm_reading"] = True
+            state[_READING] = True
             try:
                 data = original(response, *args, **kwargs)
             except BaseException as exc:
                 recorder._fail(request, exc)
                 raise
             finally:
-                response.__dict__["_gtm_reading"] = False
+                state[_READING] = False
             request.nbytes += data if isinstance(data, int) else len(data)
             return data
 
@@ -164,7 +180,7 @@ class HttpClientRecorder:
         recorder = self
 
         def close(response, *args, **kwargs):
-            request = recorder._ours(response)
+            request = response.__dict__.get(_ROW)
             if request is not None and request.end is None:
                 request.end = recorder._now()
             return original(response, *args, **kwargs)

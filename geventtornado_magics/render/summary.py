@@ -147,6 +147,13 @@ def patching_summary(run: Run) -> str:
     if run.patching is None:
         return ""
     if not run.patching.patched:
+        s = summarize(run)
+        if s.requests > 1 and s.tasks > 1 and s.peak <= 1:
+            return (
+                "Nothing was monkey-patched, so each request blocked the whole thread and the greenlets "
+                "ran one after another. Call monkey.patch_all() in the cell, or run it as "
+                "%%gevent --patch, to make the standard library cooperate."
+            )
         return "nothing was monkey-patched for this cell: a blocking call blocks every greenlet"
     refused = run.patching.refused
     return f"left alone: {', '.join(refused)}" if refused else ""

@@ -1,0 +1,45 @@
+"""Take a Tornado cell's concurrency away, for the second run of ``%%tornado --compare``.
+
+The same cell, with every ``SimpleAsyncHTTPClient`` sending one request at a
+time (``max_clients=1``), is the cell as if each ``fetch`` blocked: the
+others wait in the client's queue. Comparing the two runs measures what the
+concurrency bought.
+
+The client reads ``self.max_clients`` each time it looks at its queue, so
+setting it on the instance is enough, whether the client was made before the
+cell (the kernel's cached one) or in it (``force_instance=True``). The first
+``fetch`` a client makes in the cell sets it; leaving the cell puts every
+client's own value back.
+"""
+
+from __future__ import annotations
+
+from tornado.simple_httpclient import SimpleAsyncHTTPClient
+
+
+class OneRequestAtATime:
+    """Context manager: every simple HTTP client runs at most one request at a time."""
+
+    def __init__(self):
+        self._saved: dict[SimpleAsyncHTTPClient, int] = {}
+        self._original = None
+
+    def __enter__(self) -> OneRequestAtATime:
+        self._original = SimpleAsyncHTTPClient.__dict__["fetch_impl"]
+        saved, original = self._saved, self._original
+
+        def fetch_impl(client, request, callback):
+            if client not in saved:
+                saved[client] = client.max_clients
+                client.max_clients = 1
+            return original(client, request, callback)
+
+        fetch_impl.__wrapped__ = original
+        SimpleAsyncHTTPClient.fetch_impl = fetch_impl
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        SimpleAsyncHTTPClient.fetch_impl = self._original
+        for client, max_clients in self._saved.items():
+            client.max_clients = max_clients
+        self._saved.clear()
