@@ -87,7 +87,9 @@ def render_bands(comparison: Comparison, standalone: bool = False) -> str:
             start, end = request_span(request, run.wall)
             title = None if standalone else f"{label}: {request.url} {seconds(request.start)} → {seconds(request.end)}"
             kind = "request" if request.ok else "failed"
-            out.append(rect(kind, x(start), top + PAD + row * ROW, max(x(end) - x(start), 1.0), ROW - 1, title))
+            # A pixel short, so requests one after another stay apart: a staircase, not a line.
+            width = max(x(end) - x(start) - 1, 1.0)
+            out.append(rect(kind, x(start), top + PAD + row * ROW, width, ROW - 1, title))
     out.append("</svg>")
     return "".join(out)
 

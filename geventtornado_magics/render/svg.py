@@ -48,7 +48,7 @@ OPACITY = {"alive": 0.3, "hub": 0.3, "run": 1.0, "band": 0.05, "blocked": 0.3}
 #: running slices, so a busy lane still shows its requests, framed by its slices.
 ORDER = ("blocked", "alive", "hub", "run", "queued", "request", "failed")
 LEGEND = {
-    "blocked": "held the loop: nothing else could run",
+    "blocked": "held the loop",
     "run": "ran",
     "hub": "hub in control (waiting for I/O)",
     "request": "waited on a request",
@@ -169,12 +169,19 @@ def _strip(timeline: Timeline, x, top: int, titles: bool) -> list[str]:
 
 def _legend(kinds: set[str], y: float) -> list[str]:
     """A key to the kinds of mark the picture holds."""
+    shown = [(kind, words) for kind, words in LEGEND.items() if kind in kinds]
+    width = sum(_legend_width(words) for _, words in shown)
+    # Under the plot where it fits; moved left, into the labels' column, where it does not.
+    left = max(8, min(LABEL, WIDTH - RIGHT - width))
     out = []
-    left = LABEL
-    for kind, words in LEGEND.items():
-        if kind in kinds:
-            height = SHAPES[kind][1]
-            out.append(rect(kind, left, y - 10 + (14 - height) / 2, 10, height))
-            out.append(f'<text class="gtm-axis" x="{left + 14}" y="{y}" fill-opacity="0.8">{words}</text>')
-            left += 30 + 7 * len(words)
+    for kind, words in shown:
+        height = min(SHAPES[kind][1], 14)
+        out.append(rect(kind, left, y - 10 + (14 - height) / 2, 10, height))
+        out.append(f'<text class="gtm-axis" x="{left + 14}" y="{y}" fill-opacity="0.8">{words}</text>')
+        left += _legend_width(words)
     return out
+
+
+def _legend_width(words: str) -> int:
+    """Room for one legend entry: the swatch, its words (about 7 units a character) and a gap."""
+    return 30 + 7 * len(words)
