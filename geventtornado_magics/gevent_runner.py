@@ -33,7 +33,7 @@ from .recorders.http_client import HttpClientRecorder, describe_error
 from .recorders.naming import short_repr
 from .recorders.spawned_greenlets import SpawnedGreenlets
 from .run import CellTimeout, Event, Run, Task
-from .settings import Limits
+from .settings import Limits, dropped_past_caps
 
 
 def run_gevent_cell(
@@ -101,15 +101,7 @@ def run_gevent_cell(
         request.task = lanes.name(key)
     if switches is not None:
         run.events = _events(switches, lanes)
-    run.dropped = {
-        kind: count
-        for kind, count in (
-            ("events", switches.dropped if switches else 0),
-            ("requests", http.dropped),
-            ("tasks", spawned.dropped),
-        )
-        if count
-    }
+    run.dropped = dropped_past_caps(switches.dropped if switches else 0, http.dropped, spawned.dropped)
     if watch is not None:
         run.blocking = watch.blocking(_long_runs(run, watch.threshold), run)
     return run

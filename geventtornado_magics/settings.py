@@ -12,3 +12,9 @@ class Limits:
     events: int = 200_000
     requests: int = 100_000
     tasks: int = 100_000
+
+
+def dropped_past_caps(events: int, requests: int, tasks: int) -> dict[str, int]:
+    """What the recorders dropped past their caps, for ``Run.dropped``: the kinds that dropped any."""
+    counts = {"events": events, "requests": requests, "tasks": tasks}
+    return {kind: count for kind, count in counts.items() if count}

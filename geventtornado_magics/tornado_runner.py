@@ -38,7 +38,7 @@ from .recorders.blocking import THRESHOLD, BlockingWatch, Stretch
 from .recorders.loop_callbacks import LoopCallbacks
 from .recorders.tornado_http import TornadoHttpRecorder
 from .run import CellTimeout, Event, Run, Task
-from .settings import Limits
+from .settings import Limits, dropped_past_caps
 from .tornado_bridge import Portal
 from .tornado_patches import BlockingLoop, CallbackFetch
 from .tornado_serial import OneRequestAtATime
@@ -119,15 +119,7 @@ async def run_tornado_cell(
             Event(time, kind, lanes.name(key), label=label, line=line, duration=took)
             for time, took, kind, key, label, line in callbacks.events
         ]
-    run.dropped = {
-        kind: count
-        for kind, count in (
-            ("events", callbacks.dropped if callbacks else 0),
-            ("requests", http.dropped),
-            ("tasks", tasks.dropped),
-        )
-        if count
-    }
+    run.dropped = dropped_past_caps(callbacks.dropped if callbacks else 0, http.dropped, tasks.dropped)
     abandoned = sum(1 for record in tasks.records if record.future in left_running)
     if watch is not None:
         run.blocking = watch.blocking(_long_callbacks(run, watch.threshold), run)
