@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -172,26 +173,16 @@ def test_nbconvert_html_shows_the_live_timeline(browser, tmp_path):
 
 
 @pytest.mark.kernel
-def test_executed_notebook_converts_with_its_timeline(browser, tmp_path, demo_url):
-    """A notebook run by a real kernel, saved, and converted: what a course site publishes."""
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    nbconvert = pytest.importorskip("nbconvert")
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [
-        nbformat.v4.new_code_cell(f"%load_ext geventtornado_magics\nDEMO = {demo_url!r}"),
-        nbformat.v4.new_code_cell(
-            "%%gevent --patch\nimport gevent, urllib.request\n"
-            "def fetch(url):\n    with urllib.request.urlopen(url) as r:\n        return len(r.read())\n"
-            "gevent.joinall([gevent.spawn(fetch, f'{DEMO}/delay/0.2') for _ in range(3)])"
-        ),
-    ]
-    nbclient.NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
-    outputs = notebook.cells[1].outputs
-    assert any("text/html" in o.get("data", {}) for o in outputs)
-    html, _ = nbconvert.HTMLExporter().from_notebook_node(notebook)
-    assert "3 requests in" in html
-    shown = screenshot(browser, html, tmp_path / "executed.png")
-    hidden = screenshot(browser, with_css(html, HIDE_PICTURE), tmp_path / "hidden.png")
+def test_the_executed_tour_shows_its_timelines(browser, tmp_path):
+    """The README's main job: the tour notebook run headless by a real kernel, written as HTML."""
+    from .test_examples import EXAMPLES
+
+    sys.path.insert(0, str(EXAMPLES))
+    from run_tour import main
+
+    html = main(["--out", str(tmp_path)]).read_text(encoding="utf-8")
+    assert "%%tornado: 3 requests" in html and "%%gevent: 3 requests" in html
+    shown = screenshot(browser, html, tmp_path / "tour.png", size="1100,2600")
+    hidden = screenshot(browser, with_css(html, HIDE_PICTURE), tmp_path / "hidden.png", size="1100,2600")
     pixels, box = changed(shown, hidden)
     assert pixels > 10_000 and near(shown, box, THEMED_BLUE) > 1_000
