@@ -37,6 +37,7 @@ The drawing itself is in ``svg.py`` (and ``text.py`` draws a small one).
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -186,15 +187,20 @@ class _RequestRows:
 
 
 def first_fit_rows(intervals: list[tuple[float, float]]) -> list[int]:
-    """A row for each ``(start, end)`` interval, sorted by start, so that no two in a row overlap."""
+    """A row for each ``(start, end)`` interval, sorted by start, so that no two in a row overlap.
+
+    Each interval takes the lowest row free at its start. Two heaps keep it
+    O(n log n) for 10,000 requests all open at once: the busy rows by when
+    they free up, and the free rows by number.
+    """
     rows: list[int] = []
-    row_ends: list[float] = []
+    busy: list[tuple[float, int]] = []
+    free: list[int] = []
     for start, end in intervals:
-        row = next((i for i, row_end in enumerate(row_ends) if row_end <= start), len(row_ends))
-        if row == len(row_ends):
-            row_ends.append(end)
-        else:
-            row_ends[row] = end
+        while busy and busy[0][0] <= start:
+            heapq.heappush(free, heapq.heappop(busy)[1])
+        row = heapq.heappop(free) if free else len(busy)
+        heapq.heappush(busy, (end, row))
         rows.append(row)
     return rows
 
