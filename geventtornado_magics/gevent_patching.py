@@ -34,6 +34,7 @@ import functools
 import importlib
 import threading
 import warnings
+from importlib import metadata
 
 from gevent import monkey
 from gevent.monkey import MonkeyPatchWarning
@@ -133,12 +134,12 @@ class ScopedPatching:
     def patch_now(self) -> None:
         """Patch every safe module now, as ``patch_all()`` would in a script."""
         self.report.requested_by.append("--patch")
-        with _quiet_ssl_warning():
+        with _patching_call():
             self._monkey_functions["patch_all"]()
 
     def _patch_all(self, *args, **kwargs):
         self.report.requested_by.append("patch_all()")
-        with _quiet_ssl_warning():
+        with _patching_call():
             return self._monkey_functions["patch_all"](*args, **kwargs)
 
     def _cooperative(self, name):
@@ -146,9 +147,13 @@ class ScopedPatching:
         module = SAFE[name]
 
         def patch(*args, **kwargs):
+            if name == "patch_ssl":
+                # Only decides whether to warn that ssl was imported first, which a kernel always
+                # did: skip it, and the scan of every object in the kernel it takes (gc.get_referrers).
+                kwargs["_first_time"] = False
             if not self.report.requested_by:
                 self.report.requested_by.append(f"{name}()")
-            with _quiet_ssl_warning():
+            with _patching_call():
                 result = original(*args, **kwargs)
             self._confine_to_cell_thread()
             if module not in self.report.patched:
@@ -231,11 +236,32 @@ def _class_in_thread_only(thread: int, cooperative: type, original):
 
 
 @contextlib.contextmanager
-def _quiet_ssl_warning():
-    # gevent warns when ssl was imported before patching. In a kernel it always
-    # was (at start-up); the SSL objects the cell makes are still cooperative.
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message="Monkey-patching ssl after ssl", category=MonkeyPatchWarning
-        )
-        yield
+def _patching_call():
+    """Around each of gevent's patch functions, two things a kernel needs that a script does not.
+
+    gevent warns when ssl was imported before patching. In a kernel it always
+    was (at start-up); the SSL objects the cell makes are still cooperative.
+
+    gevent looks up its plugins' entry points at each of the dozen events of a
+    ``patch_all()``, scanning every installed package each time (1.5 ms a
+    look-up). A script pays that once; a kernel would pay it in every cell.
+    The installed packages do not change during the call: one scan, then a
+    selection from it per look-up.
+    """
+    original = metadata.entry_points
+    everything = []
+
+    def entry_points(**selection):
+        if not everything:
+            everything.append(original())
+        return everything[0].select(**selection) if selection else everything[0]
+
+    metadata.entry_points = entry_points
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message="Monkey-patching ssl after ssl", category=MonkeyPatchWarning
+            )
+            yield
+    finally:
+        metadata.entry_points = original

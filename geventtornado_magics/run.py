@@ -9,7 +9,9 @@ renderer tests do), pickled, or inspected long after the cell ran::
     [r.duration for r in run.requests]
     run.to_chrome_trace()         # open in https://ui.perfetto.dev
 
-All times are seconds from the start of the cell.
+All times are seconds from the start of the cell. The records a Run holds
+by the hundred thousand (requests, tasks, trace events) have slots: no
+``__dict__`` each, so half as many objects for the garbage collector to track.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ class CellTimeout(TimeoutError):
     """The cell ran past ``--timeout``; what it had started was stopped."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Request:
     """One HTTP request the cell made."""
 
@@ -48,7 +50,7 @@ class Request:
         return self.error is None and self.status is not None and self.status < 400
 
 
-@dataclass
+@dataclass(slots=True)
 class Task:
     """A greenlet or asyncio task the cell started: one lane of the timeline."""
 
@@ -69,7 +71,7 @@ class Task:
     parent: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Event:
     """One entry of the trace: a greenlet switch, or a callback the loop ran."""
 
