@@ -27,7 +27,18 @@ from html import escape
 
 from ..run import Run
 from .style import STYLE
-from .summary import blocking_lines, error_text, event_word, facts, headline, lane_word, patching_lines, patching_summary, summarize
+from .summary import (
+    Summary,
+    blocking_lines,
+    error_text,
+    event_word,
+    facts,
+    headline,
+    lane_word,
+    patching_lines,
+    patching_summary,
+    summarize,
+)
 from .svg import render_svg
 from .tables import Group, Table, request_table, source_listing, trace_table
 from .timeline import Timeline, build_timeline
@@ -44,7 +55,7 @@ def render_html(run: Run, timeline: Timeline | None = None) -> str:
     parts.append(f'<div class="gtm-headline">{escape(headline(s))}</div>')
     parts.append(f'<div class="gtm-facts">{escape(facts(s, run))}</div>')
     parts += [f'<div class="gtm-meta">{escape(note)}</div>' for note in run.notes]
-    parts.append(_patching(run))
+    parts.append(_patching(s, run))
     if run.error is not None:
         parts.append(f'<div class="gtm-error">{escape(error_text(run.error))}</div>')
     parts += [f'<div class="gtm-blocking">blocked: {escape(line)}</div>' for line in blocking_lines(run)]
@@ -78,8 +89,8 @@ def picture(draw, alt: str, note: str = "") -> str:
     )
 
 
-def _patching(run: Run) -> str:
-    summary, lines = patching_summary(run), patching_lines(run)
+def _patching(s: Summary, run: Run) -> str:
+    summary, lines = patching_summary(s, run), patching_lines(run)
     if not lines:
         return f'<div class="gtm-meta">{escape(summary)}</div>' if summary else ""
     items = "".join(f"<li>{escape(line)}</li>" for line in lines)

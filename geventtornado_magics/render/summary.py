@@ -142,12 +142,11 @@ def blocking_lines(run: Run) -> list[str]:
     return lines
 
 
-def patching_summary(run: Run) -> str:
+def patching_summary(s: Summary, run: Run) -> str:
     """One line on patching (gevent): nothing patched, or the modules left alone."""
     if run.patching is None:
         return ""
     if not run.patching.patched:
-        s = summarize(run)
         if s.requests > 1 and s.tasks > 1 and s.peak <= 1:
             return (
                 "Nothing was monkey-patched, so each request blocked the whole thread and the greenlets "

@@ -44,8 +44,9 @@ KEY = {
 def render_text(run: Run, timeline: Timeline | None = None) -> str:
     s = summarize(run)
     lines = [headline(s), *_wrap(facts(s, run).split(" · "))]
-    if patching_summary(run):
-        lines.append(f"  {patching_summary(run)}")
+    patching = patching_summary(s, run)
+    if patching:
+        lines.append(f"  {patching}")
         lines += [f"    {line}" for line in patching_lines(run)]
     lines += [f"  note: {note}" for note in run.notes]
     if run.error is not None:
