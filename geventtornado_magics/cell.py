@@ -73,6 +73,12 @@ class CompiledCell:
             rebuilt = types.TracebackType(rebuilt, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
         return rebuilt
 
+    def line_of_code(self, code: types.CodeType) -> int | None:
+        """The cell line where a function defined in the cell starts, or None for other code."""
+        if code.co_filename != self.filename:
+            return None
+        return code.co_firstlineno + self.line_offset
+
     def line_of(self, frame) -> int | None:
         """The cell line (1-based) where ``frame``'s stack meets the cell, if it does."""
         while frame is not None:

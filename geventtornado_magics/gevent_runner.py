@@ -30,7 +30,7 @@ from .gevent_patching import ScopedPatching
 from .recorders.blocking import THRESHOLD, BlockingWatch, Stretch
 from .recorders.greenlet_switches import SwitchRecorder
 from .recorders.http_client import HttpClientRecorder, describe_error
-from .recorders.naming import short_repr
+from .recorders.naming import numbered, short_repr
 from .recorders.spawned_greenlets import SpawnedGreenlets
 from .run import CellTimeout, Event, Run, Task
 from .settings import Limits, dropped_past_caps
@@ -132,10 +132,7 @@ class _Lanes:
 
     def __init__(self, hub, main, spawned: SpawnedGreenlets):
         self._names = {id(hub): "hub", id(main): "cell"}
-        seen: dict[str, int] = {}
-        for glet, _, _, label in spawned.spawned:
-            seen[label] = seen.get(label, 0) + 1
-            self._names[id(glet)] = label if seen[label] == 1 else f"{label} #{seen[label]}"
+        self._names.update(numbered((id(glet), label) for glet, _, _, label in spawned.spawned))
 
     def name(self, key, glet=None) -> str:
         name = self._names.get(key)

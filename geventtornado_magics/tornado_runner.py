@@ -36,6 +36,7 @@ from .cell_work import CellWork, first_done, outside_the_cell
 from .recorders.asyncio_tasks import CellTasks
 from .recorders.blocking import THRESHOLD, BlockingWatch, Stretch
 from .recorders.loop_callbacks import LoopCallbacks
+from .recorders.naming import numbered
 from .recorders.tornado_http import TornadoHttpRecorder
 from .run import CellTimeout, Event, Run, Task
 from .settings import Limits, dropped_past_caps
@@ -83,7 +84,7 @@ async def run_tornado_cell(
                     cell_task,
                     cell_line=lambda: _where_the_cell_stands(cell, portal),
                     frame_line=cell.line_of,
-                    code_line=lambda code: _code_line(cell, code),
+                    code_line=cell.line_of_code,
                     cap=limits.events,
                 )
             )
@@ -255,23 +256,12 @@ def _where_the_cell_stands(cell: CompiledCell, portal: Portal) -> int | None:
     return line
 
 
-def _code_line(cell: CompiledCell, code) -> int | None:
-    """The cell line where a function defined in the cell starts."""
-    if code.co_filename != cell.filename:
-        return None
-    return code.co_firstlineno + cell.line_offset
-
-
 class _Lanes:
     """Names for lane keys: ``cell``, a task's label, or ``loop`` for the rest."""
 
     def __init__(self, cell_task: asyncio.Task, tasks: CellTasks):
         self._names = {id(cell_task): "cell"}
-        seen: dict[str, int] = {}
-        for record in tasks.records:
-            seen[record.name] = seen.get(record.name, 0) + 1
-            count = seen[record.name]
-            self._names[record.key] = record.name if count == 1 else f"{record.name} #{count}"
+        self._names.update(numbered((record.key, record.name) for record in tasks.records))
 
     def name(self, key: int | None) -> str:
         return self._names.get(key, "loop")

@@ -26,3 +26,18 @@ def call_label(function, args=(), kwargs=None) -> str:
     if len(args) > _MAX_ARGS:
         parts.insert(_MAX_ARGS, "…")
     return f"{name}({', '.join(parts)})"
+
+
+def numbered(labelled) -> dict:
+    """``{key: name}`` for ``(key, label)`` pairs, a repeated label numbered from its second use.
+
+    Three greenlets running ``print_head(url)`` for one URL become
+    ``print_head(url)``, ``print_head(url) #2`` and ``print_head(url) #3``:
+    one lane each, told apart.
+    """
+    seen: dict[str, int] = {}
+    names = {}
+    for key, label in labelled:
+        seen[label] = seen.get(label, 0) + 1
+        names[key] = label if seen[label] == 1 else f"{label} #{seen[label]}"
+    return names
