@@ -15,7 +15,7 @@ timeline, and the trace (greenlet switches, or the callbacks the loop ran).
 ``last_run()`` returns the record behind the most recent report.
 """
 
-from . import cell_transformer
+from .tornado_cell import transformer
 from .magics import GeventTornadoMagics, last_run
 from .run import Run
 
@@ -27,15 +27,15 @@ def load_ipython_extension(ipython) -> None:
     """``%load_ext geventtornado_magics``: register the magics.
 
     ``%%tornado`` cells are also rewritten into awaited calls before IPython
-    runs them, so that they run on the kernel's own loop (``cell_transformer``).
+    runs them, so that they run on the kernel's own loop (``tornado_cell.transformer``).
     """
     ipython.register_magics(GeventTornadoMagics)
-    cell_transformer.install(ipython)
+    transformer.install(ipython)
 
 
 def unload_ipython_extension(ipython) -> None:
     """``%unload_ext geventtornado_magics``: remove the magics again."""
-    cell_transformer.uninstall(ipython)
+    transformer.uninstall(ipython)
     manager = ipython.magics_manager
     for kind, names in GeventTornadoMagics.magics.items():
         for name in names:

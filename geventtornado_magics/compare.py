@@ -23,12 +23,12 @@ from __future__ import annotations
 import threading
 from time import perf_counter, process_time
 
-from .gevent_runner import run_gevent_cell
-from .loop_reentry import run_until_complete
+from .gevent_cell.runner import run_gevent_cell
+from .tornado_cell.reentry import run_until_complete
 from .recorders.http_client import HttpClientRecorder
 from .run import Comparison, Request, Run
 from .settings import Limits
-from .tornado_runner import run_tornado_cell
+from .tornado_cell.runner import run_tornado_cell
 
 MODELS = ("sequential", "threads", "gevent", "tornado", "asyncio")
 

@@ -82,7 +82,7 @@ class GeventTornadoMagics(Magics):
         the record.
         """
         args = self._parse(self.gevent, line)
-        from .gevent_runner import run_gevent_cell
+        from .gevent_cell.runner import run_gevent_cell
 
         def run(patching: bool) -> Run:
             return run_gevent_cell(
@@ -138,7 +138,7 @@ class GeventTornadoMagics(Magics):
         cell. ``geventtornado_magics.last_run()`` returns the record.
         """
         self._refuse_nesting()
-        from .loop_reentry import run_until_complete
+        from .tornado_cell.reentry import run_until_complete
 
         return run_until_complete(self.run_tornado(line, cell))
 
@@ -146,11 +146,11 @@ class GeventTornadoMagics(Magics):
         """What a ``%%tornado`` cell awaits: parse, run on the running loop, show the report.
 
         A notebook's ``%%tornado`` cell is rewritten into ``await`` of this
-        (see ``cell_transformer``), so that the kernel's loop runs it.
+        (see ``tornado_cell.transformer``), so that the kernel's loop runs it.
         """
         self._refuse_nesting()
         args = self._parse(self.tornado, line)
-        from .tornado_runner import run_tornado_cell
+        from .tornado_cell.runner import run_tornado_cell
 
         async def run(serial: bool) -> Run:
             return await run_tornado_cell(
@@ -169,7 +169,7 @@ class GeventTornadoMagics(Magics):
 
     @staticmethod
     def _refuse_nesting() -> None:
-        from .cell_work import running_cell
+        from .tornado_cell.work import running_cell
 
         if running_cell() is not None:
             raise UsageError("%%tornado cannot run inside a %%tornado cell: put the code in the cell itself.")

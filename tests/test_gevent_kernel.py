@@ -130,7 +130,7 @@ def test_exception_shows_the_users_traceback_after_the_report(kernel):
     assert reply.error["ename"] == "ValueError"
     plain = re.sub(r"\x1b\[[0-9;]*m", "", reply.traceback)
     assert "----> 3 raise ValueError('bad value')" in plain
-    assert "gevent_runner" not in plain and "magics.py" not in plain and "run_cell_magic" not in plain
+    assert "gevent_cell" not in plain and "magics.py" not in plain and "run_cell_magic" not in plain
     assert len(reply.displays) == 1 and "ValueError: bad value" in reply.html
 
 

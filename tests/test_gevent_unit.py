@@ -15,8 +15,8 @@ from IPython.utils.capture import capture_output
 
 import geventtornado_magics
 from geventtornado_magics.cell import compile_cell
-from geventtornado_magics.gevent_patching import ScopedPatching
-from geventtornado_magics.recorders.greenlet_switches import SwitchRecorder
+from geventtornado_magics.gevent_cell.patching import ScopedPatching
+from geventtornado_magics.gevent_cell.switches import SwitchRecorder
 from geventtornado_magics.recorders.http_client import HttpClientRecorder
 from geventtornado_magics.recorders.naming import call_label, short_repr
 
@@ -65,7 +65,7 @@ def test_exception_keeps_the_report_and_the_cell_traceback(ip):
     assert run.error is result.error_in_exec
     frames = run.error._render_traceback_()
     text = "\n".join(frames)
-    assert "missing" in text and "gevent_runner" not in text
+    assert "missing" in text and "gevent_cell" not in text
     assert len(captured.outputs) == 1  # the report was displayed before the traceback
 
 

@@ -39,7 +39,7 @@ def _gtm_leftovers(baseline_tasks):
     from tornado.ioloop import IOLoop
     from tornado.httpclient import AsyncHTTPClient
     from tornado.simple_httpclient import SimpleAsyncHTTPClient
-    from geventtornado_magics.cell_work import CELL
+    from geventtornado_magics.tornado_cell.work import CELL
     loop = asyncio.get_running_loop()
     problems = []
     originals = [
@@ -308,7 +308,7 @@ def test_exception_shows_the_users_traceback_after_the_report(kernel):
     assert reply.status == "error" and reply.error["ename"] == "ValueError"
     text = plain(reply.traceback)
     assert "----> 3 raise ValueError('bad value')" in text
-    for internal in ("tornado_runner", "tornado_bridge", "magics.py", "run_tornado"):
+    for internal in ("tornado_cell", "magics.py", "run_tornado"):
         assert internal not in text
     assert len(reply.displays) == 1 and "ValueError: bad value" in reply.html
 

@@ -16,14 +16,14 @@ from tornado.ioloop import IOLoop
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
 import geventtornado_magics
-from geventtornado_magics import cell_transformer
-from geventtornado_magics.cell_work import CellWork, running_cell
-from geventtornado_magics.loop_reentry import run_until_complete
-from geventtornado_magics.recorders.asyncio_tasks import CellTasks, coroutine_label
-from geventtornado_magics.recorders.loop_callbacks import LoopCallbacks
-from geventtornado_magics.recorders.tornado_http import TornadoHttpRecorder
+from geventtornado_magics.tornado_cell import transformer
+from geventtornado_magics.tornado_cell.work import CellWork, running_cell
+from geventtornado_magics.tornado_cell.reentry import run_until_complete
+from geventtornado_magics.tornado_cell.tasks import CellTasks, coroutine_label
+from geventtornado_magics.tornado_cell.callbacks import LoopCallbacks
+from geventtornado_magics.tornado_cell.http import TornadoHttpRecorder
 from geventtornado_magics.settings import Limits
-from geventtornado_magics.tornado_bridge import Portal, await_, in_portal
+from geventtornado_magics.tornado_cell.portal import Portal, await_, in_portal
 
 
 def tornado_cell(ip, body, options=""):
@@ -115,7 +115,7 @@ def test_exception_keeps_the_report_and_the_cell_traceback(ip):
     assert isinstance(result.error_in_exec, KeyError)
     assert run.error is result.error_in_exec
     text = "\n".join(run.error._render_traceback_())
-    assert "missing" in text and "tornado_runner" not in text and "tornado_bridge" not in text
+    assert "missing" in text and "tornado_cell" not in text
     assert len(captured.outputs) == 1
     assert patched_methods() == ORIGINALS
 
@@ -438,7 +438,7 @@ def test_transformer_is_installed_once_and_removed_on_unload(ip):
     def installed():
         return sum(type(t).__name__ == "TornadoCellTransformer" for t in ip.input_transformers_cleanup)
 
-    cell_transformer.install(ip)
+    transformer.install(ip)
     assert installed() == 1
     ip.run_line_magic("reload_ext", "geventtornado_magics")
     assert installed() == 1

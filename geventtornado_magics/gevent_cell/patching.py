@@ -40,7 +40,7 @@ from gevent import monkey
 from gevent.monkey import MonkeyPatchWarning
 from gevent.monkey._state import saved
 
-from .run import Patching
+from ..run import Patching
 
 #: The cooperative ``patch_*`` functions a cell may call, and the module each patches.
 SAFE = {

@@ -6,10 +6,10 @@ top-level ``await``: the kernel keeps serving comms and output while it runs.
 Around the cell's code, for the cell only:
 
 * its work on the shared loop is told from the kernel's by a context variable
-  (``cell_work``);
+  (``work``);
 * the code runs in a greenlet ``Portal``, so script-style blocking calls work:
   ``IOLoop.start()``, ``run_sync()``, and ``fetch(url, callback)``
-  (``tornado_patches``);
+  (``script_style``);
 * recorders watch its tasks, its HTTP requests and, unless ``--no-trace``,
   every callback the loop runs for it;
 * ``--timeout`` and Ctrl-C cancel the cell at its next wait.
@@ -31,18 +31,18 @@ from typing import Callable
 
 from tornado.ioloop import IOLoop
 
-from .cell import CompiledCell, compile_cell
-from .cell_work import CellWork, first_done, outside_the_cell
-from .recorders.asyncio_tasks import CellTasks
-from .recorders.blocking import THRESHOLD, BlockingWatch, Stretch
-from .recorders.loop_callbacks import LoopCallbacks
-from .recorders.naming import numbered
-from .recorders.tornado_http import TornadoHttpRecorder
-from .run import CellTimeout, Event, Run, Task
-from .settings import Limits, dropped_past_caps
-from .tornado_bridge import Portal
-from .tornado_patches import BlockingLoop, CallbackFetch
-from .tornado_serial import OneRequestAtATime
+from ..cell import CompiledCell, compile_cell
+from .work import CellWork, first_done, outside_the_cell
+from .tasks import CellTasks
+from ..recorders.blocking import THRESHOLD, BlockingWatch, Stretch
+from .callbacks import LoopCallbacks
+from ..recorders.naming import numbered
+from .http import TornadoHttpRecorder
+from ..run import CellTimeout, Event, Run, Task
+from ..settings import Limits, dropped_past_caps
+from .portal import Portal
+from .script_style import BlockingLoop, CallbackFetch
+from .serial import OneRequestAtATime
 
 #: How long the tasks a cell left behind get to finish cancelling.
 _CANCEL_GRACE = 1.0

@@ -6,7 +6,7 @@ runs on) every such callback is an ``asyncio.Handle`` and the loop runs it
 with ``Handle._run()``: a coroutine's step, a socket that became readable, a
 timer that fired, a future's done callback. ``Handle._run`` is wrapped on the
 class for the cell, and a callback is recorded when its context is the
-cell's (see ``cell_work``); the kernel's own callbacks pass straight through.
+cell's (see ``work``); the kernel's own callbacks pass straight through.
 
 Each callback is recorded with its kind:
 
@@ -40,7 +40,7 @@ from typing import Callable
 from tornado.ioloop import IOLoop
 from tornado.platform.asyncio import BaseAsyncIOLoop
 
-from ..cell_work import CellWork, function_of
+from .work import CellWork, function_of
 
 _Handle = events.Handle
 

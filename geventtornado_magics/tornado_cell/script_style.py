@@ -9,7 +9,7 @@ calls it. For one cell, this module makes them do what they did in a script:
 
 ``IOLoop.start()``
     waits, on the running loop, until the work the cell started is done (its
-    tasks, fetches, callbacks and timers, see ``cell_work``) or until
+    tasks, fetches, callbacks and timers, see ``work``) or until
     ``stop()`` is called, then returns. In a script it would run until
     ``stop()``; here the loop belongs to the kernel, which needs it back.
 ``IOLoop.stop()``
@@ -27,7 +27,7 @@ calls it. For one cell, this module makes them do what they did in a script:
 The three loop methods are set as attributes of the kernel's ``IOLoop``
 object only, for the cell; other loops, and calls made outside the cell's
 work (by the kernel), get Tornado's own methods. The waiting is done with
-``tornado_bridge.await_``, so it works where the cell's own synchronous code
+``portal.await_``, so it works where the cell's own synchronous code
 runs, which is where a script would call them. Elsewhere, in a callback or a
 task, blocking is impossible and they raise, as Tornado would.
 """
@@ -44,8 +44,8 @@ from tornado import gen
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.ioloop import IOLoop
 
-from .cell_work import CellWork, first_done, function_of
-from .tornado_bridge import await_, in_portal
+from .work import CellWork, first_done, function_of
+from .portal import await_, in_portal
 
 _BLOCKING_ELSEWHERE = (
     "IOLoop.{method}() can only block the cell's own code, where a script would call it: "

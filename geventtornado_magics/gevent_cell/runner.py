@@ -5,7 +5,7 @@ top level would run: ``gevent.spawn`` schedules greenlets on the hub, and
 ``joinall`` (or any cooperative wait) switches to the hub, whose parent is
 that main greenlet. Around it, for the cell only:
 
-* monkey patching is scoped (``gevent_patching``);
+* monkey patching is scoped (``patching``);
 * recorders watch switches, spawned greenlets and HTTP requests;
 * ``--timeout`` is a ``gevent.Timeout`` on the main greenlet.
 
@@ -25,15 +25,15 @@ import gevent
 from gevent import getcurrent
 from gevent.hub import get_hub
 
-from .cell import compile_cell
-from .gevent_patching import ScopedPatching
-from .recorders.blocking import THRESHOLD, BlockingWatch, Stretch
-from .recorders.greenlet_switches import SwitchRecorder
-from .recorders.http_client import HttpClientRecorder, describe_error
-from .recorders.naming import numbered, short_repr
-from .recorders.spawned_greenlets import SpawnedGreenlets
-from .run import CellTimeout, Event, Run, Task
-from .settings import Limits, dropped_past_caps
+from ..cell import compile_cell
+from .patching import ScopedPatching
+from ..recorders.blocking import THRESHOLD, BlockingWatch, Stretch
+from .switches import SwitchRecorder
+from ..recorders.http_client import HttpClientRecorder, describe_error
+from ..recorders.naming import numbered, short_repr
+from .spawned import SpawnedGreenlets
+from ..run import CellTimeout, Event, Run, Task
+from ..settings import Limits, dropped_past_caps
 
 
 def run_gevent_cell(

@@ -18,7 +18,7 @@ gives a line ending in ``;``, which silences it, as IPython does for any cell.
 
 The rewrite happens only where IPython will await the cell on an asyncio loop
 (``%autoawait`` on, with the asyncio runner). Otherwise the cell is left to
-IPython, and the ``%%tornado`` magic runs it itself (see ``loop_reentry``).
+IPython, and the ``%%tornado`` magic runs it itself (see ``reentry``).
 """
 
 from __future__ import annotations

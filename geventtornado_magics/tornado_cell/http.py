@@ -46,9 +46,9 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.ioloop import IOLoop
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
-from ..cell_work import CellWork, outside_the_cell
+from .work import CellWork, outside_the_cell
 from ..run import Request
-from .http_client import describe_error
+from ..recorders.http_client import describe_error
 
 
 @dataclass

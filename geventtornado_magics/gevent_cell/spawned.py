@@ -15,7 +15,7 @@ from time import perf_counter
 import gevent
 from gevent import Greenlet, getcurrent
 
-from .naming import call_label
+from ..recorders.naming import call_label
 
 
 class SpawnedGreenlets:

@@ -31,9 +31,9 @@ from typing import Callable
 
 from tornado import gen
 
-from ..cell_work import CellWork, outside_the_cell
-from .http_client import describe_error
-from .naming import call_label, short_repr
+from .work import CellWork, outside_the_cell
+from ..recorders.http_client import describe_error
+from ..recorders.naming import call_label, short_repr
 
 _Runner = gen.Runner
 
