@@ -67,8 +67,10 @@ async def __gtm_compare():
     async def fetch(url):
         started = time.perf_counter()
         parts = urlsplit(url)
-        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-        writer.write(f"GET {parts.path} HTTP/1.0\\r\\nHost: {parts.netloc}\\r\\n\\r\\n".encode())
+        secure = parts.scheme == "https"
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port or (443 if secure else 80), ssl=secure)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        writer.write(f"GET {target} HTTP/1.0\\r\\nHost: {parts.netloc}\\r\\n\\r\\n".encode())
         response = await reader.read()
         writer.close()
         await writer.wait_closed()
@@ -132,24 +134,31 @@ def _tornado(shell, code: str, limits: Limits) -> Run:
     return run_until_complete(run_tornado_cell(shell, code, limits=limits))
 
 
-def _with_urls(shell, urls: list[str], run_cell) -> Run:
-    """Run a workload cell with ``URLS`` in the namespace, removed after."""
-    shell.user_ns["URLS"] = list(urls)
+def _with_urls(shell, urls: list[str], run_cell, **extra) -> Run:
+    """Run a workload cell with ``URLS`` (and ``extra``) in the namespace, then put back what was there.
+
+    The notebook may have its own ``URLS`` (``%compare_models --urls URLS``):
+    it is the user's, and is left as it was.
+    """
+    names = {"URLS": list(urls), **extra}
+    missing = object()
+    saved = {name: shell.user_ns.get(name, missing) for name in names}
+    shell.user_ns.update(names)
     try:
         return run_cell()
     finally:
-        shell.user_ns.pop("URLS", None)
+        for name, value in saved.items():
+            if value is missing:
+                shell.user_ns.pop(name, None)
+            else:
+                shell.user_ns[name] = value
 
 
 def _asyncio(shell, urls: list[str], limits: Limits) -> Run:
     """Bare asyncio has no HTTP client to hook: the workload records its own requests."""
     records: list[tuple] = []
-    shell.user_ns["__gtm_requests"] = records
     t0 = perf_counter()
-    try:
-        run = _with_urls(shell, urls, lambda: _tornado(shell, ASYNCIO_CODE, limits))
-    finally:
-        shell.user_ns.pop("__gtm_requests", None)
+    run = _with_urls(shell, urls, lambda: _tornado(shell, ASYNCIO_CODE, limits), __gtm_requests=records)
     run.requests = [
         Request(url, status=status, nbytes=nbytes, start=start - t0, end=end - t0, task="cell")
         for url, start, end, status, nbytes in records

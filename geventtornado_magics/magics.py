@@ -7,6 +7,9 @@ and ``%config GeventTornadoMagics.max_events = 10_000`` changes one.
 
 from __future__ import annotations
 
+import argparse
+import math
+
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, output_can_be_silenced
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
@@ -18,6 +21,21 @@ from .run import Comparison, Run
 from .settings import Limits
 
 _last_run: Run | None = None
+
+
+def _seconds(text: str) -> float:
+    """``--timeout``'s value: a positive, finite number of seconds.
+
+    0 or less would stop the cell before it starts, and nan or inf never:
+    both are a typo, not a timeout.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 def last_run() -> Run | None:
@@ -53,7 +71,7 @@ class GeventTornadoMagics(Magics):
     )
     @argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         metavar="SECONDS",
         help="Stop the cell after SECONDS: kill its greenlets and show the partial report.",
     )
@@ -103,7 +121,7 @@ class GeventTornadoMagics(Magics):
     @magic_arguments()
     @argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         metavar="SECONDS",
         help="Stop the cell after SECONDS: cancel its tasks and fetches and show the partial report.",
     )
