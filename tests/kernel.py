@@ -1,9 +1,15 @@
-"""Drive a real ipykernel the way a notebook does, and collect what a user would see."""
+"""Drive a real ipykernel the way a notebook does, and collect what a user would see.
+
+Every wait has a deadline that holds however chatty the kernel is, and every message is matched to
+the request it answers by ``parent_header.msg_id``: a reply left queued by something else (say
+``wait_for_ready``'s repeated ``kernel_info_request`` on a slow start) is never taken for a cell's.
+"""
 
 from __future__ import annotations
 
 import queue
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from jupyter_client.manager import KernelManager
@@ -56,44 +62,85 @@ class Kernel:
         self.manager.start_kernel(cwd=cwd)
         self.client = self.manager.blocking_client()
         self.client.start_channels()
-        self.client.wait_for_ready(timeout=60)
+        self.client.wait_for_ready(timeout=120)
 
-    def execute(self, code: str, timeout: float = 60, interrupt_after: float | None = None) -> Reply:
-        """Run ``code`` as a cell; optionally send Ctrl-C ``interrupt_after`` seconds in."""
-        started = time.monotonic()
-        msg_id = self.client.execute(code, allow_stdin=False)
-        reply = Reply(status="", started=started)
-        deadline = started + timeout
-        interrupted = interrupt_after is None
-        idle = False
-        while not idle:
-            if not interrupted and time.monotonic() - started >= interrupt_after:
+    def send(self, code: str, stop_on_error: bool = False) -> str:
+        """Send ``code`` as a cell without waiting; returns the request's msg_id.
+
+        ``stop_on_error`` is off by default: ipykernel aborts every execute request that reaches it
+        within a moment of a failed cell, so with it on, whether the cell after a failing one runs
+        would depend on timing. The harness sends one cell at a time, after the previous reply, so
+        it never has a queued cell it means to abort; a test about aborting asks for it.
+        """
+        return self.client.execute(code, allow_stdin=False, stop_on_error=stop_on_error)
+
+    def iopub(self, deadline: float, interrupt_at: float | None = None) -> Iterator[dict]:
+        """Every iopub message, whoever it answers, until the caller stops or ``deadline`` passes.
+
+        ``interrupt_at``: when to send Ctrl-C (SIGINT), a ``time.monotonic()`` instant.
+        """
+        while True:
+            now = time.monotonic()
+            if interrupt_at is not None and now >= interrupt_at:
                 self.manager.interrupt_kernel()
-                interrupted = True
-            wait = 0.05 if not interrupted else max(deadline - time.monotonic(), 0.01)
+                interrupt_at = None
+            if now > deadline:
+                raise TimeoutError("no end of the kernel's output before the deadline")
+            wait = min(deadline, interrupt_at or deadline, now + 1.0) - now
             try:
-                msg = self.client.get_iopub_msg(timeout=min(wait, 1.0))
+                yield self.client.get_iopub_msg(timeout=max(wait, 0.01))
             except queue.Empty:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"cell did not finish in {timeout} s:\n{code}") from None
                 continue
+
+    def until_idle(self, msg_id: str, deadline: float, interrupt_at: float | None = None) -> Iterator[dict]:
+        """The iopub messages of request ``msg_id``, up to (not including) its ``idle`` status."""
+        for msg in self.iopub(deadline, interrupt_at):
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
-            kind, content = msg["msg_type"], msg["content"]
-            if kind == "stream":
-                setattr(reply, content["name"], getattr(reply, content["name"]) + content["text"])
-                if content["name"] == "stdout":
-                    reply.stream_times.append((time.monotonic() - started, content["text"]))
-            elif kind == "display_data":
-                reply.displays.append(content["data"])
-            elif kind == "execute_result":
-                reply.result = content["data"]
-            elif kind == "error":
-                reply.error = content
-            elif kind == "status" and content["execution_state"] == "idle":
-                idle = True
-        shell_reply = self.client.get_shell_msg(timeout=max(deadline - time.monotonic(), 5))
-        reply.status = shell_reply["content"]["status"]
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                return
+            yield msg
+
+    def shell_reply(self, msg_id: str, timeout: float = 10) -> dict:
+        """The shell reply to request ``msg_id``; replies to other requests are dropped."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no shell reply to {msg_id} in {timeout} s")
+            try:
+                msg = self.client.get_shell_msg(timeout=remaining)
+            except queue.Empty:
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+
+    def execute(
+        self, code: str, timeout: float = 60, interrupt_after: float | None = None, stop_on_error: bool = False
+    ) -> Reply:
+        """Run ``code`` as a cell; optionally send Ctrl-C ``interrupt_after`` seconds in."""
+        started = time.monotonic()
+        msg_id = self.send(code, stop_on_error=stop_on_error)
+        reply = Reply(status="", started=started)
+        interrupt_at = None if interrupt_after is None else started + interrupt_after
+        try:
+            for msg in self.until_idle(msg_id, started + timeout, interrupt_at):
+                kind, content = msg["msg_type"], msg["content"]
+                if kind == "stream":
+                    setattr(reply, content["name"], getattr(reply, content["name"]) + content["text"])
+                    if content["name"] == "stdout":
+                        reply.stream_times.append((time.monotonic() - started, content["text"]))
+                elif kind == "display_data":
+                    reply.displays.append(content["data"])
+                elif kind == "execute_result":
+                    reply.result = content["data"]
+                elif kind == "error":
+                    reply.error = content
+        except TimeoutError:
+            raise TimeoutError(f"cell did not finish in {timeout} s:\n{code}") from None
+        reply.status = self.shell_reply(msg_id, timeout=max(started + timeout - time.monotonic(), 10))["content"][
+            "status"
+        ]
         reply.finished = time.monotonic()
         return reply
 

@@ -171,7 +171,7 @@ def test_status_delay(base):
 def test_drip_sends_chunks_spread_over_the_duration(base):
     connection = http.client.HTTPConnection(urllib.parse.urlsplit(base).netloc, timeout=5)
     started = time.monotonic()
-    connection.request("GET", "/drip?bytes=50&chunks=5&duration=0.5")
+    connection.request("GET", "/drip?bytes=50&chunks=5&duration=2.5")
     response = connection.getresponse()
     headers_after = time.monotonic() - started
     arrivals, body = [], b""
@@ -182,10 +182,10 @@ def test_drip_sends_chunks_spread_over_the_duration(base):
 
     assert response.status == 200
     assert body == body_bytes(0, 50)
-    assert headers_after < 0.08  # the headers come at once; only the body drips
+    assert headers_after < 0.4  # the headers come at once; only the body drips, a chunk every 0.5 s
     assert len(arrivals) >= 4  # separate reads, allowing two chunks to coalesce
-    assert arrivals[0] >= 0.08  # the first chunk comes after duration / chunks
-    assert 0.45 <= arrivals[-1] < 0.9
+    assert arrivals[0] >= 0.45  # the first chunk comes after duration / chunks
+    assert 2.45 <= arrivals[-1] < 5
 
 
 def test_drip_defaults_to_100_bytes(base):
@@ -256,7 +256,7 @@ def test_links_delay_slows_the_page_and_is_carried_into_its_links(base):
 def test_out_of_bounds_is_rejected_at_once_with_the_allowed_range(base, path, status, allowed):
     started = time.monotonic()
     got_status, headers, body = fetch(base + path)
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 5, "refused, not delayed for 30 s"
     assert got_status == status
     assert headers["Content-Type"].startswith("text/plain")
     message = body.decode()
@@ -280,7 +280,7 @@ def test_three_delays_overlap(base):
     for thread in threads:
         thread.join()
     assert results == [200] * 3
-    assert time.monotonic() - started < 1.0  # one after another would take 1.5 s
+    assert time.monotonic() - started < 1.5  # one after another would take 1.5 s
 
 
 async def _raw_get(port: int, path: str) -> bytes:
@@ -436,7 +436,7 @@ def test_works_from_a_monkey_patched_process(prelude):
     assert patched.returncode == 0, err
     bodies, elapsed = out.rsplit(" ", 1)
     assert bodies == str([b"delayed 0.3 s\n"] * 3)
-    assert float(elapsed) < 0.8  # the greenlets' fetches overlapped
+    assert float(elapsed) < 0.9  # the greenlets' fetches overlapped: in turn they take 0.9 s
 
 
 def test_by_hand_prints_the_url_and_stops_cleanly_on_ctrl_c():

@@ -60,7 +60,7 @@ def test_essay_example_runs_concurrently_and_reports_three_requests(kernel, demo
     assert reply.status == "ok", reply.text
     assert reply.stdout.count("Starting ") == 3
     assert reply.stdout.count("12 bytes: b'delayed 0.5 s\\n'") == 3 or reply.stdout.count(" bytes: ") == 3
-    assert reply.finished - reply.started < 1.2, "three 0.5 s requests must overlap"
+    assert reply.finished - reply.started < 1.5, "three 0.5 s requests overlapped: in turn they take 1.5 s"
 
     statuses = last_run(kernel, "[(r.status, r.url, r.error) for r in _g.last_run().requests]")
     assert statuses.count("200") == 3 and f"{demo_url}/delay/0.5" in statuses
@@ -90,7 +90,7 @@ def test_kernel_is_standard_library_again_and_asyncio_and_tornado_work(kernel):
 def test_a_later_cell_patches_again(kernel):
     for _ in range(2):
         reply = kernel.ok(ESSAY)
-        assert reply.finished - reply.started < 1.2
+        assert reply.finished - reply.started < 1.5
         assert "patched for this cell only" in reply.html
 
 
@@ -107,10 +107,10 @@ def test_switch_trace_names_greenlets_and_cell_lines(kernel):
 
 
 def test_output_is_live_while_the_cell_runs(kernel):
-    reply = kernel.ok("%%gevent\nimport gevent\nprint('before', flush=True)\ngevent.sleep(1.0)\nprint('after')\n")
+    reply = kernel.ok("%%gevent\nimport gevent\nprint('before', flush=True)\ngevent.sleep(2.0)\nprint('after')\n")
     first_time, first_text = reply.stream_times[0]
     assert "before" in first_text and "after" not in first_text
-    assert first_time < 0.8, reply.stream_times
+    assert reply.finished - reply.started - first_time > 1.0, "shown well before the cell ended"
 
 
 def test_last_expression_is_the_value_and_a_semicolon_silences_it(kernel):
@@ -178,7 +178,7 @@ def test_timeout_kills_the_greenlets_and_shows_the_partial_report(kernel):
         "gevent.joinall(jobs)\n"
     )
     assert reply.status == "error" and reply.error["ename"] == "CellTimeout"
-    assert reply.finished - reply.started < 2.5
+    assert reply.finished - reply.started < 4, "well before the 5 s requests end"
     assert "--timeout 0.5" in reply.html
     states = last_run(kernel, "sorted(t.state for t in _g.last_run().tasks)")
     assert states == "['done', 'killed', 'killed']"
@@ -195,7 +195,7 @@ def test_ctrl_c_interrupts_the_cell_and_the_next_cell_runs(kernel):
         timeout=30,
     )
     assert reply.status == "error" and reply.error["ename"] == "KeyboardInterrupt"
-    assert reply.finished - reply.started < 5
+    assert reply.finished - reply.started < 6, "well before the 10 s requests end"
     assert len(reply.displays) == 1
     states = last_run(kernel, "sorted(t.state for t in _g.last_run().tasks)")
     assert states == "['killed', 'killed', 'killed']"
@@ -219,7 +219,7 @@ def test_requests_library_is_recorded_and_concurrent(kernel):
         "[job.value.status_code for job in jobs]\n"
     )
     assert reply.value == "[200, 200, 200]"
-    assert reply.finished - reply.started < 1.2
+    assert reply.finished - reply.started < 1.5, "three 0.5 s requests overlapped"
     rows = last_run(kernel, "[(r.method, r.status, r.nbytes) for r in _g.last_run().requests]")
     assert rows.count("('GET', 200, ") == 3
 

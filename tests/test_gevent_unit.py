@@ -72,7 +72,7 @@ def test_exception_keeps_the_report_and_the_cell_traceback(ip):
 def test_timeout_stops_the_cell(ip):
     started = time.monotonic()
     result, run, _ = gevent_cell(ip, "import gevent\ng = gevent.spawn(gevent.sleep, 5)\ng.join()", "--timeout 0.2")
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 4, "well before the 5 s sleep ends"
     assert type(result.error_in_exec).__name__ == "CellTimeout"
     assert [t.state for t in run.tasks] == ["killed"]
     assert "--timeout 0.2" in str(run.error)

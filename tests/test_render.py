@@ -2,7 +2,7 @@
 
 Runs of 3 requests and of 10,000, with errors, with hostile strings, with a
 million recorded switches; gevent and Tornado. Each view is checked for what a
-reader needs, for escaping, and for its size and time bounds. The browser
+reader needs, for escaping, and for its size bounds. The browser
 tests (``test_render_browser.py``) open the same Runs in Chromium.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import time
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
@@ -427,26 +426,18 @@ def test_repr_is_the_text_report():
     assert repr(run) == render_text(run)
 
 
-# Size and time bounds
+# Size bounds (how fast these build is measured by the benchmarks: benchmarks/README.md, "The targets")
 
 
-def test_ten_thousand_requests_render_small_and_fast():
-    run = gevent_run(10_000, failures=50)
-    started = time.perf_counter()
-    bundle = mimebundle(run)
-    elapsed = time.perf_counter() - started
+def test_ten_thousand_requests_render_small():
+    bundle = mimebundle(gevent_run(10_000, failures=50))
     assert len(bundle["text/html"].encode()) < 500_000
     assert len(bundle["text/plain"].encode()) < 50_000
-    assert elapsed < 0.5, f"{elapsed:.2f} s"
 
 
-def test_a_million_events_render_quickly():
-    run = million_events_run()
-    started = time.perf_counter()
-    bundle = mimebundle(run)
-    elapsed = time.perf_counter() - started
+def test_a_million_events_render_small():
+    bundle = mimebundle(million_events_run())
     assert len(bundle["text/html"].encode()) < 500_000
-    assert elapsed < 3.0, f"{elapsed:.2f} s"
 
 
 # Safety

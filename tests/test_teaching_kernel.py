@@ -28,9 +28,9 @@ def test_compare_models_shows_sequential_against_each_concurrent_model(kernel):
     ).stdout
     walls = eval(walls)  # noqa: S307 - our own dict of floats, printed by the kernel
     assert list(walls) == ["sequential", "threads", "gevent", "tornado", "asyncio"]
-    assert 9.5 <= walls["sequential"] < 14
+    assert walls["sequential"] >= 9.5
     for model in ("threads", "gevent", "tornado", "asyncio"):
-        assert walls[model] < 2, walls
+        assert walls[model] < 5, walls  # in turn, twenty 0.5 s requests take 10 s
     counts = kernel.ok(
         "print([len([r for r in run.requests if r.status == 200]) for run in comparison.runs.values()])"
     ).stdout.strip()
@@ -60,8 +60,8 @@ def test_gevent_compare_runs_the_cell_twice_and_shows_the_speed_up(kernel):
     )
     assert reply.value == "'done'"
     as_written, without = walls_of(reply, "without patching")
-    assert as_written < 0.8 and without >= 1.2  # four 0.3 s requests at once, then in turn
-    assert float(last(kernel, "_g.last_run().wall")) < 0.8  # last_run() is the run as written
+    assert as_written < 1.2 <= without  # four 0.3 s requests at once, then in turn
+    assert float(last(kernel, "_g.last_run().wall")) < 1.2  # last_run() is the run as written
 
 
 def test_tornado_compare_runs_one_request_at_a_time_the_second_time(kernel):
@@ -74,8 +74,8 @@ def test_tornado_compare_runs_one_request_at_a_time_the_second_time(kernel):
     )
     assert reply.value == "'done'"
     as_written, without = walls_of(reply, "one request at a time")
-    assert as_written < 0.8 and without >= 1.2
-    assert float(last(kernel, "_g.last_run().wall")) < 0.8
+    assert as_written < 1.2 <= without
+    assert float(last(kernel, "_g.last_run().wall")) < 1.2
     # The kernel's own client is back to its ten connections.
     assert kernel.ok("from tornado.httpclient import AsyncHTTPClient\nAsyncHTTPClient().max_clients").value == "10"
 

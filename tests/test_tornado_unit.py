@@ -159,7 +159,7 @@ def test_timeout_cancels_the_cells_tasks(ip):
         "import asyncio\nforgotten = asyncio.ensure_future(asyncio.sleep(30))\nawait asyncio.sleep(5)",
         "--timeout 0.2",
     )
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 4, "well before the 5 s sleep ends"
     assert type(result.error_in_exec).__name__ == "CellTimeout"
     assert ip.user_ns["forgotten"].cancelled()
     assert "--timeout 0.2" in str(run.error)
@@ -354,13 +354,15 @@ def test_http_recorder_times_the_queue_and_aborting_frees_the_client(demo_url):
         return http.requests, again.code, took, state
 
     rows, code, took, state = run_as_cell(body)
-    assert [round(r.queued, 1) for r in rows[:3]] == [0.0, 0.1, 0.2]
-    assert all(r.duration == pytest.approx(0.1, abs=0.05) for r in rows[:3])
+    first, second, third = rows[:3]
+    assert first.queued == 0, "one at a time: each waits for the one before"
+    assert 0.1 <= second.queued < third.queued
+    assert third.duration < third.queued, "a request's own time leaves out the queue"
     in_flight, queued = rows[3:5]
     assert in_flight.error == queued.error == "cancelled: test"
-    assert in_flight.queued == 0 and in_flight.duration == pytest.approx(0.1, abs=0.05)
-    assert queued.duration == 0 and queued.queued == pytest.approx(0.1, abs=0.05), "it never left the queue"
-    assert code == 200 and took < 0.5, "the aborted requests gave their slot back"
+    assert in_flight.queued == 0 and in_flight.duration >= 0.1
+    assert queued.duration == 0 and queued.queued >= 0.1, "it never left the queue"
+    assert code == 200 and took < 3, "the aborted requests gave their slot back before the 5 s ones would end"
     assert state == (0, 0)
 
 
