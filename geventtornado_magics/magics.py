@@ -22,6 +22,19 @@ from .settings import Limits
 
 _last_run: Run | None = None
 
+#: Options both cell magics take.
+_predict = argument(
+    "--predict",
+    action="store_true",
+    help="Before the report (shown closed), ask 3 to 5 questions about the run, answers behind a click: "
+    "last_run().questions.",
+)
+_replay = argument(
+    "--replay",
+    action="store_true",
+    help="After the report, step through the run one switch or callback at a time: last_run().replay().",
+)
+
 
 def _seconds(text: str) -> float:
     """``--timeout``'s value: a positive, finite number of seconds.
@@ -87,6 +100,8 @@ class GeventTornadoMagics(Magics):
         help="Run the cell twice: as written, then with monkey patching refused, and show both "
         "with the speed-up. The cell's side effects happen twice.",
     )
+    @_predict
+    @_replay
     @output_can_be_silenced
     @cell_magic
     def gevent(self, line, cell):
@@ -115,8 +130,8 @@ class GeventTornadoMagics(Magics):
             )
 
         if args.compare:
-            return self._show_comparison(run(True), run(False), "without patching", line)
-        return self._show(run(True), line)
+            return self._show_comparison(run(True), run(False), "without patching", line, args)
+        return self._show(run(True), line, args)
 
     @magic_arguments()
     @argument(
@@ -137,6 +152,8 @@ class GeventTornadoMagics(Magics):
         help="Run the cell twice: as written, then with every HTTP client sending one request at "
         "a time (max_clients=1), and show both with the speed-up. The cell's side effects happen twice.",
     )
+    @_predict
+    @_replay
     @output_can_be_silenced
     @cell_magic
     def tornado(self, line, cell):
@@ -182,8 +199,8 @@ class GeventTornadoMagics(Magics):
             )
 
         if args.compare:
-            return self._show_comparison(await run(False), await run(True), "one request at a time", line)
-        return self._show(await run(False), line)
+            return self._show_comparison(await run(False), await run(True), "one request at a time", line, args)
+        return self._show(await run(False), line, args)
 
     @staticmethod
     def _refuse_nesting() -> None:
@@ -271,17 +288,26 @@ class GeventTornadoMagics(Magics):
             usage = magic.parser.format_usage().replace("::", "").strip()
             raise UsageError(f"{error}\nusage: %{usage}") from None
 
-    def _show(self, run: Run, line: str, report=None):
-        """Display the report, then give the cell's value, or raise its error."""
+    def _show(self, run: Run, line: str, args, report=None):
+        """Display the report (after questions, with ``--predict``; then the replay, with ``--replay``),
+        then give the cell's value, or raise its error."""
         global _last_run
         run.options = line.strip()
         _last_run = run
-        display(report or run)
+        report = report or run
+        if args.predict:
+            from .predict import Quiz, questions
+
+            run.questions = questions(run)
+            report = Quiz(run, report)
+        display(report)
+        if args.replay:
+            display(run.replay())
         if run.error is not None:
             raise _with_user_traceback(self.shell, run.error)
         return run.value
 
-    def _show_comparison(self, as_written: Run, without: Run, label: str, line: str):
+    def _show_comparison(self, as_written: Run, without: Run, label: str, line: str, args):
         """``--compare``: both runs side by side; the cell's value and error are the first run's."""
         without.options = line.strip()
         comparison = Comparison(
@@ -289,7 +315,7 @@ class GeventTornadoMagics(Magics):
             {"as written": as_written, label: without},
             baseline=label,
         )
-        return self._show(as_written, line, report=comparison)
+        return self._show(as_written, line, args, report=comparison)
 
 
 def _with_user_traceback(shell, error: BaseException) -> BaseException:

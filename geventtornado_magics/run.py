@@ -139,6 +139,8 @@ class Run:
     blocking: list[Blocking] = field(default_factory=list)
     #: Short teaching notes: things the cell did that are worth a word.
     notes: list[str] = field(default_factory=list)
+    #: Questions to predict the run before seeing it (``--predict``; see ``predict.py``).
+    questions: list = field(default_factory=list)
 
     @property
     def lines(self) -> list[str]:
@@ -155,6 +157,12 @@ class Run:
         from .render.chrome_trace import chrome_trace
 
         return chrome_trace(self)
+
+    def replay(self):
+        """The run one scheduler step at a time (``.steps``); in a notebook, a player to step through it."""
+        from .replay import Replay
+
+        return Replay(self)
 
     def to_dataframe(self, records: str = "requests"):
         """Every request (or ``"tasks"``, or ``"events"``) as a pandas DataFrame.
