@@ -1,0 +1,106 @@
+"""--predict and --replay on both magics in a real ipykernel: what a notebook receives, and the player stepping."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.kernel
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+#: The essay's Tornado example with three different delays.
+TORNADO = """\
+%%tornado --predict --replay
+from tornado import ioloop
+from tornado.httpclient import AsyncHTTPClient
+
+def print_head(response):
+    print('%s: %s bytes' % (response.effective_url, len(response.body)))
+
+http_client = AsyncHTTPClient()
+for url in [DEMO + '/delay/0.5', DEMO + '/delay/0.3', DEMO + '/delay/0.4']:
+    print('Starting %s' % url)
+    http_client.fetch(url, print_head)
+ioloop.IOLoop.instance().start()
+"""
+
+#: The essay's gevent example, as written (Python 3).
+GEVENT = """\
+%%gevent --predict --replay
+import gevent
+from gevent import monkey
+monkey.patch_all()
+import urllib.request
+
+def print_head(url):
+    print('Starting %s' % url)
+    data = urllib.request.urlopen(url).read()
+    print('%s: %s bytes: %r' % (url, len(data), data[:50]))
+
+jobs = [gevent.spawn(print_head, DEMO + '/delay/' + d) for d in ('0.5', '0.3', '0.4')]
+gevent.joinall(jobs)
+"""
+
+ANSWERS = """\
+import geventtornado_magics
+_run = geventtornado_magics.last_run()
+_replay = _run.replay()
+print(len(_run.questions), len(_replay.steps) == len(_run.events) > 0)
+for _q in _run.questions:
+    print(_q.text, '=>', _q.answer, _q.answer in _q.choices)
+"""
+
+
+def quiz_and_replay(reply):
+    quiz, replay = reply.displays
+    return quiz, replay
+
+
+@pytest.mark.parametrize("cell", [TORNADO, GEVENT], ids=["tornado", "gevent"])
+def test_predict_and_replay_show_questions_then_the_player_with_its_storyboard(kernel, cell):
+    reply = kernel.ok(cell)
+    quiz, replay = quiz_and_replay(reply)
+    html = quiz["text/html"]
+    assert html.index("1. In which order do the requests finish?") < html.index("The report</b>") < html.index("gtm-report")
+    assert "Answers: 1 " in quiz["text/plain"]
+    # The player where widgets can show; the storyboard for everywhere else.
+    assert WIDGET in replay and replay[WIDGET]["model_id"]
+    assert "Replay of %%" in replay["text/html"] and "<script" not in replay["text/html"]
+    answers = kernel.ok(ANSWERS).stdout
+    assert answers.startswith("5 True")
+    assert "In which order do the requests finish? => /delay/0.3 → /delay/0.4 → /delay/0.5 True" in answers
+    assert "At most, how many requests are in flight at once? => 3 True" in answers
+    assert "Does anything block the loop? => no" in answers
+
+
+def test_the_player_steps_back_and_forth_and_jumps_to_request_events(kernel):
+    kernel.ok(GEVENT)
+    out = kernel.ok(
+        "from geventtornado_magics.player import make_player\n"
+        "_p = make_player(geventtornado_magics.last_run().replay())\n"
+        "(_back, _forward, _play, _speed, _jump), _slider, _frame = _p.children[0].children, *_p.children[1:]\n"
+        "print('at', _slider.value, 'step 1 of' in _frame.value)\n"
+        "_forward.click(); _forward.click(); _back.click()\n"
+        "print('at', _slider.value, 'step 2 of' in _frame.value)\n"
+        "_jump.click()\n"
+        "print('jumped', _slider.value > 1, 'request' in _frame.value, '#d6336c' in _frame.value)\n"
+        "_speed.value = 100\n"
+        "print('interval', _play.interval)\n"
+    ).stdout
+    assert out.splitlines() == ["at 0 True", "at 1 True", "jumped True True True", "interval 100"]
+
+
+def test_without_ipywidgets_the_replay_is_the_storyboard_alone(kernel):
+    kernel.ok(TORNADO)
+    out = kernel.ok(
+        "import sys\n"
+        "_saved = sys.modules.get('ipywidgets')\n"
+        "sys.modules['ipywidgets'] = None  # as if it were not installed\n"
+        "try:\n"
+        "    _bundle = geventtornado_magics.last_run().replay()._repr_mimebundle_()\n"
+        "finally:\n"
+        "    sys.modules.pop('ipywidgets')\n"
+        "    if _saved is not None: sys.modules['ipywidgets'] = _saved\n"
+        "print(sorted(_bundle))\n"
+    ).stdout
+    assert out.strip() == "['text/html', 'text/plain']"
