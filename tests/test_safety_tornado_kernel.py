@@ -49,3 +49,43 @@ def test_compare_models_leaves_the_users_urls_and_fetches_their_query_strings(ke
     kernel.ok("mine_too = [DEMO + '/delay/0']")
     kernel.ok("%compare_models --urls mine_too --models tornado,asyncio")
     assert kernel.execute("URLS").error["ename"] == "NameError", "a name the user never had stays undefined"
+
+
+def test_closing_the_ioloop_in_a_cell_ends_start_and_leaves_the_kernels_loop_running(kernel):
+    reply = kernel.execute(
+        "%%tornado\n"
+        "from tornado.ioloop import IOLoop\n"
+        "IOLoop.current().call_later(0.2, IOLoop.current().close)\n"
+        "IOLoop.current().start()\n"
+        "IOLoop.current().close(all_fds=True)\n"
+        "'closed'\n",
+        timeout=20,
+    )
+    assert reply.status == "ok", reply.text
+    assert reply.value == "'closed'"
+    assert reply.finished - reply.started < 5
+    text = reply.displays[0]["text/plain"]
+    # Once from a timer (no cell line: the loop called it), once from line 4.
+    assert "note: IOLoop.close() would have closed the kernel's own loop" in text
+    assert "note: Line 4: IOLoop.close() would have closed the kernel's own loop" in text
+    assert kernel.ok("from tornado.ioloop import IOLoop\nIOLoop.current().asyncio_loop.is_closed()").value == "False"
+
+
+def test_stopping_the_asyncio_loop_in_a_cell_is_bridged_like_ioloop_stop(kernel):
+    reply = kernel.execute(
+        "%%tornado\n"
+        "import asyncio\n"
+        "from tornado.ioloop import IOLoop\n"
+        "loop = asyncio.get_event_loop()\n"
+        "loop.call_later(0.2, loop.stop)\n"
+        "IOLoop.current().start()\n"
+        "asyncio.get_event_loop().stop()\n"
+        "'stopped'\n",
+        timeout=20,
+    )
+    assert reply.status == "ok", reply.text
+    assert reply.value == "'stopped'"
+    text = reply.displays[0]["text/plain"]
+    assert "note: loop.stop() would have stopped the kernel's own loop" in text
+    assert "note: Line 6: loop.stop() would have stopped the kernel's own loop" in text
+    assert kernel.ok("import asyncio\n'stop' in vars(asyncio.get_event_loop())").value == "False"

@@ -58,7 +58,9 @@ def _gtm_leftovers(baseline_tasks):
     if vars(AsyncHTTPClient)['__new__'].__func__.__qualname__ != 'AsyncHTTPClient.__new__':
         problems.append('AsyncHTTPClient.__new__ is patched')
     io_loop = IOLoop.current()
-    problems += [f'IOLoop.current().{name} is patched' for name in ('start', 'stop', 'run_sync') if name in vars(io_loop)]
+    problems += [f'IOLoop.current().{name} is patched' for name in ('start', 'stop', 'run_sync', 'close') if name in vars(io_loop)]
+    if 'stop' in vars(loop):
+        problems.append('asyncio loop.stop is patched')
     if loop.get_task_factory() is not None:
         problems.append('a task factory is installed')
     if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:

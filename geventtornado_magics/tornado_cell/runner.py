@@ -336,6 +336,10 @@ _BLOCKING_NOTES = {
     "tasks were done, then returned; in a script it runs until IOLoop.stop().",
     "run_sync": "IOLoop.run_sync() waited on the kernel's own loop and left it running; Tornado's "
     "run_sync stops the loop it ran, which here would have stopped the kernel.",
+    "close": "IOLoop.close() would have closed the kernel's own loop, taking the kernel's handlers "
+    "off it (no cell would run again): here it acted as IOLoop.stop(), and the loop runs on.",
+    "asyncio stop": "loop.stop() would have stopped the kernel's own loop, and the kernel with it: "
+    "here it acted as IOLoop.stop(), ending IOLoop.start(), and the loop runs on.",
 }
 
 

@@ -15,6 +15,10 @@ calls it. For one cell, this module makes them do what they did in a script:
 ``IOLoop.stop()``
     ends that wait. It never stops the kernel's loop: a stopped loop is a
     kernel that no longer answers.
+``IOLoop.close()``, and ``stop()`` of the asyncio loop itself
+    end that wait too, as ``IOLoop.stop()`` does. Tornado's ``close()``
+    would remove the kernel's own handlers from the loop (every later cell
+    hangs), asyncio's ``stop()`` would end the loop and the kernel with it.
 ``IOLoop.run_sync(func, timeout=None)``
     calls ``func`` and waits for its result (a coroutine, a ``@gen.coroutine``
     future, any awaitable) on the running loop, with Tornado's own errors.
@@ -24,9 +28,9 @@ calls it. For one cell, this module makes them do what they did in a script:
     calls ``callback(response)`` when the response arrives, with an error
     response (code 599) when there is no HTTP answer, as Tornado 5 did.
 
-The three loop methods are set as attributes of the kernel's ``IOLoop``
-object only, for the cell; other loops, and calls made outside the cell's
-work (by the kernel), get Tornado's own methods. The waiting is done with
+The loop methods are set as attributes of the kernel's ``IOLoop`` object
+(and ``stop`` of its asyncio loop) only, for the cell; other loops, and calls
+made outside the cell's work (by the kernel), get the loop's own methods. The waiting is done with
 ``portal.await_``, so it works where the cell's own synchronous code
 runs, which is where a script would call them. Elsewhere, in a callback or a
 task, blocking is impossible and they raise, as Tornado would.
@@ -54,12 +58,13 @@ _BLOCKING_ELSEWHERE = (
 
 
 class BlockingLoop:
-    """Context manager: ``start``, ``stop`` and ``run_sync`` of ``io_loop`` bridged for the cell.
+    """Context manager: ``start``, ``stop``, ``run_sync`` and ``close`` of ``io_loop`` bridged for the cell.
 
-    ``used`` records ``(method, cell line)`` for each blocking call, for the report.
+    ``used`` records ``(method, cell line)`` for each blocking call, and for
+    each call that would have stopped or closed the kernel's loop, for the report.
     """
 
-    _METHODS = ("start", "stop", "run_sync")
+    _METHODS = ("start", "stop", "run_sync", "close")
 
     def __init__(self, io_loop: IOLoop, work: CellWork, frame_line: Callable[[object], int | None]):
         self.io_loop = io_loop
@@ -75,11 +80,14 @@ class BlockingLoop:
         for name in self._METHODS:
             self._real[name] = getattr(self.io_loop, name)
             setattr(self.io_loop, name, getattr(self, name))
+        self._real["asyncio stop"] = self.work.loop.stop
+        self.work.loop.stop = self._stop_asyncio_loop
         return self
 
     def __exit__(self, *exc_info) -> None:
         for name in self._METHODS:
             self.io_loop.__dict__.pop(name, None)
+        self.work.loop.__dict__.pop("stop", None)
 
     def start(self) -> None:
         """Run the loop until the cell's work is done or ``stop()`` is called."""
@@ -107,6 +115,20 @@ class BlockingLoop:
             self._stopped.set_result(None)
         else:
             self._stop_requested = True
+
+    def close(self, all_fds: bool = False) -> None:
+        """End the current ``start()`` like ``stop()``; the kernel's loop stays open."""
+        if not self.work.is_current():
+            return self._real["close"](all_fds)
+        self.used.append(("close", self.frame_line(sys._getframe(1))))
+        self.stop()
+
+    def _stop_asyncio_loop(self) -> None:
+        """``stop()`` of the asyncio loop under the IOLoop: in the cell, the same as ``IOLoop.stop()``."""
+        if not self.work.is_current():
+            return self._real["asyncio stop"]()
+        self.used.append(("asyncio stop", self.frame_line(sys._getframe(1))))
+        self.stop()
 
     def run_sync(self, func: Callable, timeout: float | None = None):
         """Call ``func()`` and wait for the awaitable it returns; return its result."""
