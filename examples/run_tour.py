@@ -26,7 +26,13 @@ def execute(path: Path, timeout: int = 300) -> nbformat.NotebookNode:
     """Execute the notebook at ``path`` in a new kernel; raise on the first failing cell."""
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(
-        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        # A replay player's state left in the notebook would make nbconvert load the widget
+        # manager from a CDN; without it, the saved notebook shows the static storyboard.
+        store_widget_state=False,
     ).execute()
     return notebook
 

@@ -51,10 +51,11 @@ WAIT_KINDS = {
 
 @dataclass(frozen=True, slots=True)
 class Wait:
-    """What one lane waits on at a step: ``kind`` (a key of ``WAIT_KINDS``) and the detail."""
+    """What one lane waits on at a step: ``kind`` (a key of ``WAIT_KINDS``), the detail, the cell line it stands on."""
 
     kind: str
     what: str = ""
+    line: int | None = None
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.what}" if self.what else self.kind
@@ -186,7 +187,7 @@ class Replay:
         if open_requests:
             shown = ", ".join(f"{r.method} {url_label(r.url)}" for r in open_requests[:3])
             more = f" and {len(open_requests) - 3} more" if len(open_requests) > 3 else ""
-            return Wait("request", shown + more)
+            return Wait("request", shown + more, self._line_of(lane, step.index))
         if lane in self._tasks and self._first_ran.get(lane, len(self.steps)) > step.index:
             return Wait("ready", "spawned, not started yet")
         line = self._line_of(lane, step.index)
@@ -194,7 +195,7 @@ class Replay:
             return Wait("I/O", "")
         text = self.run.source_line(line)
         kind = next((kind for kind, pattern in _WAITS_BY_CALL if pattern.search(text)), "I/O")
-        return Wait(kind, f"line {line}: {text}")
+        return Wait(kind, f"line {line}: {text}", line)
 
     def _line_of(self, lane: str, index: int) -> int | None:
         """The cell line ``lane`` stands on at event ``index``.

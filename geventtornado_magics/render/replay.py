@@ -55,15 +55,23 @@ def frame_html(replay: Replay, index: int, why: str = "", context: int = CONTEXT
 
 
 def _source(replay: Replay, step: Step, context: int) -> str:
+    """The cell lines around the one that runs (``▶``) and the ones other lanes wait at (``‖``)."""
     lines = replay.run.lines
     if not lines:
         return ""
-    centre = step.line or 1
-    first, last = max(1, centre - context), min(len(lines), centre + context)
+    waits = {wait.line for wait in step.waiting.values() if wait.line}
+    marked = waits | ({step.line} if step.line else set())
+    centre = step.line or (max(waits) if waits else 1)
+    if len(marked) > 1 and max(marked) - min(marked) <= 2 * context:
+        first, last = min(marked) - 1, max(marked) + 1  # every marked line, and one either side
+    else:
+        first, last = centre - context, centre + context
+    first, last = max(1, first), min(len(lines), last)
     rows = []
     for n in range(first, last + 1):
-        text = escape(f"{'▶' if n == step.line else ' '} {n:>3}  {lines[n - 1]}")
-        rows.append(f'<b style="{MARKED}">{text}</b>' if n == step.line else text)
+        sign = "▶" if n == step.line else "‖" if n in waits else " "
+        text = escape(f"{sign} {n:>3}  {lines[n - 1]}")
+        rows.append(f'<b style="{MARKED}">{text}</b>' if n == step.line else f"<b>{text}</b>" if n in waits else text)
     return f'<pre style="{MONO};margin:4px 0;padding:0;background:none">{chr(10).join(rows)}</pre>'
 
 
@@ -126,7 +134,9 @@ def storyboard_html(replay: Replay, timeline: Timeline | None = None) -> str:
     keys = replay.key_steps()
     drawn = with_playheads(timeline, render_svg(timeline, True), [(replay.steps[k.index].time, str(n)) for n, k in enumerate(keys, 1)])
     image = base64.b64encode(drawn.encode()).decode("ascii")
-    legend = "; ".join(f"{kind}: {words}" for kind, words in WAIT_KINDS.items())
+    legend = "▶ the line that runs; ‖ a line where another lane waits. " + "; ".join(
+        f"{kind}: {words}" for kind, words in WAIT_KINDS.items()
+    )
     parts = [
         '<div class="gtm-replay">',
         f"<div><b>Replay of %%{escape(run.model)}: {escape(plural(len(replay.steps), 'step'))} over "
@@ -135,7 +145,7 @@ def storyboard_html(replay: Replay, timeline: Timeline | None = None) -> str:
         f'<img alt="timeline with the key steps marked" style="max-width:100%" src="data:image/svg+xml;base64,{image}">',
     ]
     parts += [frame_html(replay, key.index, f"{n} · {key.why}") for n, key in enumerate(keys, 1)]
-    parts.append(_dim(f"What a lane waits on — {legend}.") + "</div>")
+    parts.append(_dim(f"{legend}.") + "</div>")
     return "".join(parts)
 
 
