@@ -89,3 +89,40 @@ def test_stopping_the_asyncio_loop_in_a_cell_is_bridged_like_ioloop_stop(kernel)
     assert "note: loop.stop() would have stopped the kernel's own loop" in text
     assert "note: Line 6: loop.stop() would have stopped the kernel's own loop" in text
     assert kernel.ok("import asyncio\n'stop' in vars(asyncio.get_event_loop())").value == "False"
+
+
+def test_the_synchronous_http_client_fetches_on_the_kernels_loop(kernel, demo_url):
+    reply = kernel.execute(
+        "%%tornado\n"
+        "from tornado.httpclient import HTTPClient, HTTPClientError\n"
+        "client = HTTPClient()\n"
+        "responses = [client.fetch(DEMO + '/delay/0.2') for _ in range(2)]\n"
+        "try:\n"
+        "    client.fetch(DEMO + '/status/404')\n"
+        "except HTTPClientError as error:\n"
+        "    print('raised', error.code)\n"
+        "client.close()\n"
+        "[(r.code, r.body) for r in responses]\n",
+        timeout=20,
+    )
+    assert reply.status == "ok", reply.text
+    assert reply.value == str([(200, b"delayed 0.2 s\n")] * 2)
+    assert reply.stdout == "raised 404\n"
+    rows = last_run(kernel, "[(r.url, r.status, r.task) for r in _g.last_run().requests]")
+    assert rows == str([(f"{demo_url}/delay/0.2", 200, "cell")] * 2 + [(f"{demo_url}/status/404", 404, "cell")])
+    assert "Line 3: HTTPClient().fetch() waited for its response on the kernel's own loop" in reply.displays[0]["text/plain"]
+
+
+def test_the_synchronous_http_client_in_a_task_is_refused_naming_await(kernel):
+    reply = kernel.execute(
+        "%%tornado\n"
+        "import asyncio\n"
+        "from tornado.httpclient import HTTPClient\n"
+        "async def main():\n"
+        "    return HTTPClient().fetch(DEMO + '/delay/0')\n"
+        "await asyncio.ensure_future(main())\n",
+        timeout=20,
+    )
+    assert reply.status == "error" and reply.error["ename"] == "RuntimeError", reply.text
+    assert "response = await AsyncHTTPClient().fetch(url)" in reply.error["evalue"]
+    assert len(reply.displays) == 1

@@ -37,7 +37,7 @@ def _gtm_leftovers(baseline_tasks):
     import asyncio, asyncio.events, signal
     from tornado import gen
     from tornado.ioloop import IOLoop
-    from tornado.httpclient import AsyncHTTPClient
+    from tornado.httpclient import AsyncHTTPClient, HTTPClient
     from tornado.simple_httpclient import SimpleAsyncHTTPClient
     from geventtornado_magics.tornado_cell.work import CELL
     loop = asyncio.get_running_loop()
@@ -47,6 +47,8 @@ def _gtm_leftovers(baseline_tasks):
         (IOLoop, 'start', 'tornado.ioloop'),
         (IOLoop, 'run_sync', 'tornado.ioloop'),
         (AsyncHTTPClient, 'fetch', 'tornado.httpclient'),
+        (HTTPClient, 'fetch', 'tornado.httpclient'),
+        (HTTPClient, '__init__', 'tornado.httpclient'),
         (SimpleAsyncHTTPClient, '_connection_class', 'tornado.simple_httpclient'),
         (gen.Runner, 'run', 'tornado.gen'),
         (gen.Runner, '__init__', 'tornado.gen'),

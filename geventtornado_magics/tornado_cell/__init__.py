@@ -5,7 +5,8 @@ builds its Run; ``work`` tells the cell's work on the loop from the kernel's;
 ``portal`` lets the cell's synchronous code wait on the loop; ``reentry``
 runs the cell from a plain cell's synchronous ``run_cell_magic``;
 ``script_style`` makes ``IOLoop.start()``, ``run_sync`` and
-``fetch(url, callback)`` work; ``serial`` is ``--compare``'s second run;
+``fetch(url, callback)`` work, and ``sync_client`` the synchronous
+``HTTPClient``; ``serial`` is ``--compare``'s second run;
 ``callbacks``, ``tasks`` and ``http`` record what the loop ran, the tasks
 started and the requests fetched.
 """

@@ -43,6 +43,7 @@ from ..settings import Limits, dropped_past_caps
 from .portal import Portal
 from .script_style import BlockingLoop, CallbackFetch
 from .serial import OneRequestAtATime
+from .sync_client import BlockingHttpClient
 
 #: How long the tasks a cell left behind get to finish cancelling.
 _CANCEL_GRACE = 1.0
@@ -97,6 +98,7 @@ async def run_tornado_cell(
         http = stack.enter_context(TornadoHttpRecorder(t0, work, tasks.current_key, cell.line_of, limits.requests))
         bridged = stack.enter_context(BlockingLoop(IOLoop.current(), work, cell.line_of))
         old_style = stack.enter_context(CallbackFetch(work, cell.line_of))
+        sync_client = stack.enter_context(BlockingHttpClient(work, cell.line_of))
         if serial:
             stack.enter_context(OneRequestAtATime())
         stopper = _Stopper(cell_task, timeout, on_stop=lambda reason: http.abort_pending(_ABORTED[reason]))
@@ -124,7 +126,7 @@ async def run_tornado_cell(
     abandoned = sum(1 for record in tasks.records if record.future in left_running)
     if watch is not None:
         run.blocking = watch.blocking(_long_callbacks(run, watch.threshold), run)
-    run.notes = _notes(run, http, bridged, old_style, abandoned)
+    run.notes = _notes(run, http, bridged, old_style, sync_client, abandoned)
     return run
 
 
@@ -294,7 +296,12 @@ def _tasks(tasks: CellTasks, callbacks: LoopCallbacks | None, lanes: _Lanes) -> 
 
 
 def _notes(
-    run: Run, http: TornadoHttpRecorder, bridged: BlockingLoop, old_style: CallbackFetch, abandoned: int
+    run: Run,
+    http: TornadoHttpRecorder,
+    bridged: BlockingLoop,
+    old_style: CallbackFetch,
+    sync_client: BlockingHttpClient,
+    abandoned: int,
 ) -> list[str]:
     notes = []
     for name, line in dict.fromkeys(old_style.uses):
@@ -306,6 +313,12 @@ def _notes(
         )
     for method, line in dict.fromkeys(bridged.used):
         notes.append(f"{_at(line)}{_BLOCKING_NOTES[method]}")
+    for line in dict.fromkeys(sync_client.uses):
+        notes.append(
+            f"{_at(line)}HTTPClient().fetch() waited for its response on the kernel's own loop, which "
+            "ran on meanwhile; in a script it runs a loop of its own, which a running loop forbids. "
+            "In a coroutine: response = await AsyncHTTPClient().fetch(url)."
+        )
     queued = [request for request in run.requests if request.queued > 0.001]
     if queued:
         limits = ", ".join(f"max_clients={value}" for value in sorted(set(http.max_clients.values()))) or "max_clients"
