@@ -37,8 +37,7 @@ import warnings
 from importlib import metadata
 
 from gevent import monkey
-from gevent.monkey import MonkeyPatchWarning
-from gevent.monkey._state import saved
+from gevent.monkey import MonkeyPatchWarning, saved
 
 from ..run import Patching
 
