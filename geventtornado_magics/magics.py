@@ -11,11 +11,12 @@ import argparse
 import math
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, output_can_be_silenced
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 from traitlets import Float, Integer
 
+from .ipython_compat import output_can_be_silenced
 from .recorders.blocking import THRESHOLD
 from .run import Comparison, Run
 from .settings import Limits

@@ -23,10 +23,9 @@ IPython, and the ``%%tornado`` magic runs it itself (see ``reentry``).
 
 from __future__ import annotations
 
-import tokenize
-
 from IPython.core.async_helpers import _asyncio_runner
-from IPython.core.displayhook import DisplayHook
+
+from ..ipython_compat import semicolon_at_end
 
 MAGIC = "tornado"
 #: Where the magics object is found from the user's namespace, by IPython's own means.
@@ -48,18 +47,10 @@ class TornadoCellTransformer:
             return lines  # `%%tornado?` (help), other magics, no await: IPython's way
         body = "".join(lines[1:])
         call = f"await {_ENTRY}({line!r}, {body!r})"
-        return [call + (";" if _silenced(body) else "") + "\n"]
+        return [call + (";" if semicolon_at_end(body) else "") + "\n"]
 
     def _awaited_on_asyncio(self) -> bool:
         return bool(self.shell.autoawait) and self.shell.loop_runner is _asyncio_runner
-
-
-def _silenced(body: str) -> bool:
-    """True when the body ends with ``;``, which silences a cell's value."""
-    try:
-        return DisplayHook.semicolon_at_end_of_expression(body)
-    except (tokenize.TokenError, SyntaxError):
-        return False  # the body does not tokenize; compiling it will say why
 
 
 def install(shell) -> None:
