@@ -297,6 +297,22 @@ def test_cell_tasks_names_asyncio_tasks_and_gen_coroutines_and_restores_the_fact
     assert vars(gen.Runner)["run"] is ORIGINALS["Runner.run"]
 
 
+def test_cell_task_factory_takes_the_keywords_newer_pythons_pass():
+    """Python 3.13.3 calls a loop's task factory with name= (and 3.14 with eager_start=) as well as context=."""
+
+    async def crawl():
+        return "crawled"
+
+    async def body(work):
+        with CellTasks(time.perf_counter(), work, cap=10) as tasks:
+            factory = work.loop.get_task_factory()
+            task = factory(work.loop, crawl(), name="crawler", context=contextvars.copy_context())
+            value = await task
+        return task.get_name(), value, [r.name.split("<locals>.")[-1] for r in tasks.records]
+
+    assert run_as_cell(body) == ("crawler", "crawled", ["crawl()"])
+
+
 def test_coroutine_labels_leave_out_self():
     class Crawler:
         async def visit(self, url):

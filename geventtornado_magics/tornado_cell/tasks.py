@@ -132,12 +132,14 @@ class CellTasks:
         task = asyncio.current_task(self.work.loop)
         return None if task is None else id(task)
 
-    def _task_factory(self, loop, coro, context=None):
+    def _task_factory(self, loop, coro, **kwargs):
+        # Python 3.11 and 3.12 pass context= only when given; 3.13.3 also passes name=, and 3.14
+        # eager_start=: whatever create_task was given goes on to the factory that makes the task.
         if self._previous_factory is not None:
-            kwargs = {} if context is None else {"context": context}
             task = self._previous_factory(loop, coro, **kwargs)
         else:
-            task = asyncio.Task(coro, loop=loop, context=context)
+            task = asyncio.Task(coro, loop=loop, **kwargs)
+        context = kwargs.get("context")
         ours = self.work.owns(context) if context is not None else self.work.is_current()
         if ours:
             self.work.track(task)
