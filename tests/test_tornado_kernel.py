@@ -5,10 +5,15 @@ from __future__ import annotations
 import re
 import socket
 import time
+from importlib import metadata
 
 import pytest
 
 pytestmark = pytest.mark.kernel
+
+#: Before ipykernel 7.4 the kernel handles shell messages one after another: a comm message waits
+#: for the running cell, whatever the cell does.
+KERNEL_SERVES_COMMS_DURING_A_CELL = tuple(int(part) for part in metadata.version("ipykernel").split(".")[:2]) >= (7, 4)
 
 #: The essay's Tornado example, as written (Python 3 prints), fetching from the demo server.
 ESSAY = """\
@@ -463,6 +468,7 @@ def test_ctrl_c_during_a_programmatic_call(kernel):
     assert len(reply.displays) == 1
 
 
+@pytest.mark.skipif(not KERNEL_SERVES_COMMS_DURING_A_CELL, reason="ipykernel < 7.4 serves comms only between cells")
 def test_the_kernel_serves_comms_while_a_cell_runs(kernel):
     kernel.ok(
         "def _echo(comm, open_msg):\n"
