@@ -126,3 +126,28 @@ def test_the_synchronous_http_client_in_a_task_is_refused_naming_await(kernel):
     assert reply.status == "error" and reply.error["ename"] == "RuntimeError", reply.text
     assert "response = await AsyncHTTPClient().fetch(url)" in reply.error["evalue"]
     assert len(reply.displays) == 1
+
+
+def test_timers_and_callbacks_left_pending_are_listed_and_never_run_later(kernel):
+    reply = kernel.execute(
+        "%%tornado\n"
+        "import asyncio\n"
+        "from tornado.ioloop import IOLoop, PeriodicCallback\n"
+        "def tick():\n"
+        "    print('tick')\n"
+        "ticker = PeriodicCallback(tick, 100)\n"
+        "ticker.start()\n"
+        "IOLoop.current().call_later(0.3, lambda: print('late'))\n"
+        "asyncio.get_running_loop().call_soon(print, 'soon')\n"
+        "'left'\n",
+        timeout=20,
+    )
+    assert reply.status == "ok", reply.text
+    assert reply.stdout == ""
+    text = reply.displays[0]["text/plain"]
+    assert "Still pending when the cell's code ended, and cancelled" in text
+    assert "PeriodicCallback(tick) every 100 ms (line 3)" in text
+    assert "timer <lambda> due in 0.3 s (line 7)" in text
+    assert "callback print" in text
+    later = kernel.ok("import asyncio\nawait asyncio.sleep(0.6)\nticker.is_running()")
+    assert later.value == "False" and later.stdout == ""

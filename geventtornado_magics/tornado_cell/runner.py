@@ -44,6 +44,7 @@ from .portal import Portal
 from .script_style import BlockingLoop, CallbackFetch
 from .serial import OneRequestAtATime
 from .sync_client import BlockingHttpClient
+from .leftovers import Leftovers
 
 #: How long the tasks a cell left behind get to finish cancelling.
 _CANCEL_GRACE = 1.0
@@ -108,7 +109,8 @@ async def run_tornado_cell(
         except BaseException as exc:  # noqa: BLE001 - reported; the magic re-raises it
             run.error = _user_error(exc, stopper, cell, timeout)
         await stopper.absorb_late_cancel()
-        left_running = await _cancel_leftovers(work, http)
+        leftovers = Leftovers(cell.line_of_code)
+        left_running = await _cancel_leftovers(work, http, leftovers)
     run.wall = perf_counter() - t0
     run.cpu = process_time() - cpu0
 
@@ -127,6 +129,9 @@ async def run_tornado_cell(
     if watch is not None:
         run.blocking = watch.blocking(_long_callbacks(run, watch.threshold), run)
     run.notes = _notes(run, http, bridged, old_style, sync_client, abandoned)
+    pending = leftovers.note()
+    if pending:
+        run.notes.append(pending)
     return run
 
 
@@ -218,13 +223,16 @@ def _user_error(exc: BaseException, stopper: _Stopper, cell: CompiledCell, timeo
 _ABORTED = {"timeout": "cancelled: --timeout", "interrupt": "cancelled: interrupted"}
 
 
-async def _cancel_leftovers(work: CellWork, http: TornadoHttpRecorder) -> set:
+async def _cancel_leftovers(work: CellWork, http: TornadoHttpRecorder, pending: Leftovers) -> set:
     """Stop everything the cell left running, so nothing of it outlives the cell.
 
-    Returns the futures (tasks, gen.coroutine results) that were cancelled.
+    Returns the futures (tasks, gen.coroutine results) that were cancelled;
+    the callbacks and timers the cell's code left queued go to ``pending``.
     Fetches go first, the way Tornado's timeouts end them, so that their
     connections close and their client's slots are free for the next cell.
     """
+    # Before anything is cancelled: what cancelling schedules is not the cell's leftover.
+    pending.record(work.scheduled(), work.loop.time())
     http.abort_pending("cancelled at the end of the cell")
     leftovers = work.cancel_leftovers()
     # Let cancelled tasks unwind (their finally blocks), and done callbacks run.

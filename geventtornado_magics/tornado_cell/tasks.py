@@ -214,5 +214,9 @@ def coroutine_label(coro) -> str:
 
 
 def _is_library(coro) -> bool:
-    code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
+    return is_library_code(getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None))
+
+
+def is_library_code(code) -> bool:
+    """True for the code of asyncio, Tornado or this package: their work is not the cell's to show."""
     return code is not None and code.co_filename.startswith(_LIBRARY_DIRS)
