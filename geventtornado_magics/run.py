@@ -58,7 +58,8 @@ class Task:
     #: Stable key for the lane (``id()`` of the greenlet or task).
     key: int
     #: ``"done"``, ``"failed"``, ``"killed"`` (left running and killed at the end
-    #: of the cell), ``"cancelled"`` or ``"running"`` (a lane the cell could not stop).
+    #: of the cell), ``"cleanup cut short"`` (killed, and killed again while its
+    #: ``finally:`` still ran), ``"cancelled"`` or ``"running"`` (a lane the cell could not stop).
     state: str = "done"
     spawned: float = 0.0
     start: float | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 
 import pytest
 
@@ -276,3 +277,76 @@ def test_a_hundred_cells_leave_nothing_behind(kernel):
     assert after == before
     assert kernel.ok(STDLIB_CHECK).stdout.strip() == STDLIB_OUTPUT
 
+
+
+# -- Ctrl-C, cleanup and leftovers: the kernel stays alive and the record stays true ------------
+
+#: Four greenlets switching through the hub as fast as they can, for at most 8 s.
+SPINNING = """\
+%%gevent
+import gevent, time
+def spin():
+    end = time.monotonic() + 8
+    while time.monotonic() < end:
+        gevent.sleep(0)
+gevent.joinall([gevent.spawn(spin) for _ in range(4)])
+"""
+
+#: Greenlets left running whose cleanup (``finally:``) takes 5 s.
+SLOW_CLEANUP = """\
+import gevent
+def worker():
+    try:
+        gevent.sleep(30)
+    finally:
+        gevent.sleep(5)
+        print('cleaned up')
+"""
+
+
+def test_ctrl_c_lands_in_a_cell_that_switches_a_lot(kernel):
+    # The tracer runs on every switch: a Ctrl-C often lands inside it, and must not stop there.
+    for attempt in range(5):
+        reply = kernel.execute(SPINNING, interrupt_after=1.0, timeout=30)
+        assert reply.status == "error" and reply.error["ename"] == "KeyboardInterrupt", f"attempt {attempt}"
+        assert reply.finished - reply.started < 6, "long before the 8 s of spinning end"
+        assert len(reply.displays) == 1
+        assert last_run(kernel, "sorted({t.state for t in _g.last_run().tasks})") == "['killed']"
+    assert kernel.ok(STDLIB_CHECK).stdout.strip() == STDLIB_OUTPUT
+
+
+def test_slow_cleanup_of_a_leftover_is_cut_short_and_the_report_appears(kernel):
+    reply = kernel.execute(f"%%gevent\n{SLOW_CLEANUP}g = gevent.spawn(worker)\ngevent.sleep(0.1)\n'body done'")
+    assert reply.status == "ok", reply.text
+    assert reply.value == "'body done'"
+    assert reply.finished - reply.started < 4, "the 5 s cleanup was not waited for"
+    text = reply.displays[0]["text/plain"]
+    assert "cleanup cut short" in text and "were killed again, which cut their cleanup short" in text
+    assert last_run(kernel, "[t.state for t in _g.last_run().tasks]") == "['cleanup cut short']"
+    assert kernel.ok("g.dead").value == "True"
+    later = kernel.ok("%%gevent\nimport gevent\ngevent.sleep(6)\n'later'", timeout=30)
+    assert "cleaned up" not in later.stdout, "nothing of the earlier cell runs inside a later one"
+    assert last_run(kernel, "(len(_g.last_run().events), len(_g.last_run().tasks))") == "(4, 0)"
+
+
+def test_a_second_ctrl_c_during_cleanup_still_gives_the_report(kernel):
+    msg_id = kernel.send(
+        f"%%gevent\n{SLOW_CLEANUP}workers = [gevent.spawn(worker) for _ in range(3)]\ngevent.sleep(30)\n"
+    )
+    started = time.monotonic()
+    time.sleep(1.0)
+    kernel.manager.interrupt_kernel()  # the cell stops; its workers start their 5 s cleanup
+    time.sleep(0.5)
+    kernel.manager.interrupt_kernel()  # again, while the cell waits for them
+    outputs = list(kernel.until_idle(msg_id, deadline=started + 30))
+    reply = kernel.shell_reply(msg_id)["content"]
+    assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+    assert time.monotonic() - started < 10, "far less than the cleanup's 5 s on top of the wait"
+    assert [m["msg_type"] for m in outputs].count("display_data") == 1, "the report appeared"
+    states = last_run(kernel, "[t.state for t in _g.last_run().tasks]")
+    assert states == str(["cleanup cut short"] * 3)
+    assert kernel.ok("[w.dead for w in workers]").value == "[True, True, True]"
+    later = kernel.ok("%%gevent\nimport gevent\ngevent.sleep(6)\n'later'", timeout=30)
+    assert "cleaned up" not in later.stdout and later.value == "'later'"
+    assert last_run(kernel, "(len(_g.last_run().events), len(_g.last_run().tasks))") == "(4, 0)"
+    assert kernel.ok(STDLIB_CHECK).stdout.strip() == STDLIB_OUTPUT

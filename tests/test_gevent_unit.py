@@ -235,6 +235,28 @@ def test_switch_recorder_chains_the_previous_tracer_and_never_raises():
     assert all(line is None for *_, line in recorder.events)
 
 
+def test_a_ctrl_c_that_lands_in_the_switch_tracer_reaches_the_cell():
+    import gevent
+
+    presses = [KeyboardInterrupt()]
+
+    def line_of_when_ctrl_c_lands(frame):
+        if presses:
+            raise presses.pop()  # as SIGINT's handler would, in the middle of the tracer
+        return None
+
+    with SwitchRecorder(time.perf_counter(), line_of_when_ctrl_c_lands, cap=100) as recorder:
+        with pytest.raises(KeyboardInterrupt):
+            gevent.spawn(gevent.sleep, 0.01).join()
+        assert greenlet.gettrace() is None  # greenlet removes a tracer that raised
+        recorder.resume()
+        assert greenlet.gettrace() == recorder._trace
+        gevent.spawn(gevent.sleep, 0).join()
+    columns = (recorder.times, recorder.origins, recorder.targets, recorder.lines)
+    assert len({len(column) for column in columns}) == 1, "no switch left half-written"
+    assert len(recorder.times) > 2, "switches after the Ctrl-C are traced again"
+
+
 def test_names_are_short_and_readable():
     assert call_label(print, ("x" * 100,)).startswith("print('xxxx")
     assert len(short_repr("y" * 500)) == 48

@@ -31,7 +31,7 @@ from ..recorders.blocking import THRESHOLD, BlockingWatch, Stretch
 from .switches import SwitchRecorder
 from ..recorders.http_client import HttpClientRecorder, describe_error
 from ..recorders.naming import numbered, short_repr
-from .spawned import SpawnedGreenlets
+from .spawned import GRACE, SpawnedGreenlets
 from ..run import CellTimeout, Event, Run, Task
 from ..settings import Limits, dropped_past_caps
 
@@ -87,9 +87,13 @@ def run_gevent_cell(
             tb = cell.user_traceback(exc.__traceback__, cell_frames_only=interrupted)
             run.error = exc.with_traceback(tb or exc.__traceback__)
         finally:
+            if switches is not None:
+                switches.resume()
             spawned.kill_leftovers()
             if not had_threadpool:
                 _release_threadpool(hub)
+    if run.error is None and spawned.interrupted is not None:
+        run.error = spawned.interrupted.with_traceback(None)  # Ctrl-C while the leftovers were killed
     run.wall = perf_counter() - t0
     run.cpu = process_time() - cpu0
     run.patching = patching.report
@@ -104,7 +108,24 @@ def run_gevent_cell(
     run.dropped = dropped_past_caps(switches.dropped if switches else 0, http.dropped, spawned.dropped)
     if watch is not None:
         run.blocking = watch.blocking(_long_runs(run, watch.threshold), run)
+    run.notes = _notes(spawned)
     return run
+
+
+def _notes(spawned: SpawnedGreenlets) -> list[str]:
+    notes = []
+    if spawned.cut_short:
+        notes.append(
+            f"{len(spawned.cut_short)} greenlet(s) left running were still in their cleanup (finally:) "
+            f"{GRACE:g} s after the cell killed them, and were killed again, which cut their cleanup short: "
+            "join them (gevent.joinall) to let them finish."
+        )
+    if spawned.unstoppable:
+        notes.append(
+            f"{len(spawned.unstoppable)} greenlet(s) ignored being killed twice and are still alive: "
+            "they may run again inside a later cell. Restart the kernel to be rid of them."
+        )
+    return notes
 
 
 def _deadline(timeout: float | None):
@@ -154,8 +175,12 @@ def _tasks(spawned: SpawnedGreenlets, switches, lanes: _Lanes) -> list[Task]:
             spawned_by=lanes.name(spawner),
             parent="hub",
         )
-        if key in spawned.killed:
-            task.state = "killed" if glet.dead else "running"
+        if not glet.dead:
+            task.state = "running"  # it ignored being killed twice
+        elif key in spawned.cut_short:
+            task.state = "cleanup cut short"
+        elif key in spawned.killed:
+            task.state = "killed"
         elif glet.exception is not None:
             task.state = "failed"
             task.error = describe_error(glet.exception)

@@ -5,7 +5,14 @@ greenlet, for every ``gevent.spawn``, ``Pool.spawn`` or ``Group.spawn``: that
 gives the spawn time and who spawned it. A ``rawlink`` gives the time it
 finished. Whatever is still alive when the cell ends is killed: a greenlet
 is only scheduled while something switches to the hub, so one left behind
-would sit frozen until some later cell happened to run the hub.
+would sit frozen until some later cell happened to run the hub, and then run
+inside that cell.
+
+Killed, a greenlet runs its ``finally:`` blocks, which may wait in turn. It
+gets ``GRACE`` seconds for them; one still at it then is killed again, which
+raises in its cleanup where it waits and so cuts it short. A Ctrl-C while
+the cell waits for its leftovers (the user pressing it again) ends that wait
+early; it never escapes, so the cell still gets its report.
 """
 
 from __future__ import annotations
@@ -16,6 +23,11 @@ import gevent
 from gevent import Greenlet, getcurrent
 
 from ..recorders.naming import call_label
+
+#: Seconds the greenlets a cell left running get for their ``finally:`` blocks once killed.
+GRACE = 1.0
+#: Seconds they get to unwind once killed again, their cleanup cut short.
+CUT_SHORT = 0.5
 
 
 class SpawnedGreenlets:
@@ -32,6 +44,12 @@ class SpawnedGreenlets:
         self.spawned: list[tuple[Greenlet, float, int, str]] = []
         self.finished: dict[int, float] = {}
         self.killed: set[int] = set()
+        #: Killed, but still in their cleanup after ``GRACE`` s: killed again.
+        self.cut_short: set[int] = set()
+        #: Alive even so: they ignored being killed twice.
+        self.unstoppable: set[int] = set()
+        #: The Ctrl-C that came while the cell waited for its leftovers, if one did.
+        self.interrupted: KeyboardInterrupt | None = None
         self.dropped = 0
 
     def __enter__(self) -> SpawnedGreenlets:
@@ -52,13 +70,26 @@ class SpawnedGreenlets:
     def _on_finish(self, glet: Greenlet) -> None:
         self.finished[id(glet)] = perf_counter() - self.t0
 
-    def kill_leftovers(self, timeout: float = 1.0) -> None:
-        """Kill the greenlets still alive; they are reported as ``killed``."""
+    def kill_leftovers(self) -> None:
+        """Kill the greenlets still alive, and wait for them to be gone (see the module's docstring)."""
         alive = [glet for glet, *_ in self.spawned if not glet.dead]
-        if not alive:
-            return
         self.killed.update(id(glet) for glet in alive)
-        gevent.killall(alive, block=True, timeout=timeout)
+        for wait, gone_by in ((GRACE, self.cut_short), (CUT_SHORT, self.unstoppable)):
+            if not alive:
+                break
+            gevent.killall(alive, block=False)
+            self._waiting(gevent.joinall, alive, wait)
+            alive = [glet for glet in alive if not glet.dead]
+            gone_by.update(id(glet) for glet in alive)
+        # Let the hub run the callbacks the kills queued (a Ctrl-C that reached a dying greenlet
+        # is thrown to this one by one) now, rather than inside the next cell.
+        self._waiting(gevent.sleep, 0)
+
+    def _waiting(self, wait, *args) -> None:
+        try:
+            wait(*args)
+        except KeyboardInterrupt as exc:
+            self.interrupted = self.interrupted or exc
 
 
 def _name_of(glet: Greenlet) -> str:

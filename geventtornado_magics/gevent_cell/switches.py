@@ -7,8 +7,16 @@ every switch, after it happened, with ``(origin, target)``; the origin is
 suspended then, so its frame tells where in the cell it stopped.
 
 Rules greenlet imposes on a tracer, which this one keeps: it is per thread;
-one that raises is silently uninstalled, so this one never raises; and it
-chains to the tracer that was installed before it.
+one that raises is uninstalled, and its exception is thrown into the switch's
+target, so this one never raises, except a Ctrl-C; and it chains to the
+tracer that was installed before it.
+
+Ctrl-C is the exception: the ``KeyboardInterrupt`` that SIGINT raises lands in
+whatever Python code runs at that moment, and in a cell that switches a lot
+that is often this tracer. Swallowed, the interrupt would be lost; so it goes
+on, the way greenlet passes it (thrown into the target, whence gevent hands
+a ``KeyboardInterrupt`` to the main greenlet, the cell). greenlet has then
+removed the tracer; ``resume()`` puts it back for the cell's cleanup.
 
 The tracer runs on every switch, over 100,000 times in a cell of 10,000
 requests, and its records live until the cell ends. So they are stored in
@@ -69,6 +77,11 @@ class SwitchRecorder:
     def __exit__(self, *exc_info) -> None:
         greenlet.settrace(self._previous)
 
+    def resume(self) -> None:
+        """Trace again if greenlet removed the tracer (it passed on a Ctrl-C)."""
+        if greenlet.gettrace() is None:
+            greenlet.settrace(self._trace)
+
     @property
     def events(self):
         """An iterator over the switches, oldest first: ``(time, kind, origin, target, line)``."""
@@ -104,11 +117,23 @@ class SwitchRecorder:
                 self.lines.append(line)
             else:
                 self.dropped += 1
-        except BaseException:  # noqa: BLE001 - a raising tracer is silently removed
-            pass
+        except KeyboardInterrupt:
+            self._even_columns()
+            raise
+        except Exception:  # noqa: BLE001 - a raising tracer is removed: lose this switch, not the trace
+            self._even_columns()
         previous = self._previous
         if previous is not None:
             try:
                 previous(event, args)
-            except BaseException:  # noqa: BLE001 - keep ours installed
+            except KeyboardInterrupt:
+                raise
+            except Exception:  # noqa: BLE001 - keep ours installed
                 self._previous = None
+
+    def _even_columns(self) -> None:
+        """Drop a switch left half-written by an exception (a Ctrl-C can land between two appends)."""
+        kept = min(len(self.times), len(self.origins), len(self.targets), len(self.lines))
+        for column in (self.times, self.origins, self.targets, self.lines):
+            del column[kept:]
+        self.throws.discard(kept)
