@@ -105,6 +105,14 @@ def test_greenlet_names_and_parents(ip):
     assert task.spawned_by == "cell" and task.parent == "hub"
 
 
+def test_a_pools_helper_greenlet_is_named_after_the_call_that_made_it(ip):
+    body = "from gevent.pool import Pool\npool = Pool(2)\npool.map(abs, [-1, -2])\nlist(pool.imap_unordered(abs, [-3]))"
+    _, run, _ = gevent_cell(ip, body)
+    names = [task.name for task in run.tasks]
+    assert names[0] == "pool.map(abs)" and "pool.imap_unordered(…)" in names
+    assert not [name for name in names if "GroupMappingMixin" in name]
+
+
 def test_last_run_is_the_latest(ip):
     gevent_cell(ip, "'first'")
     _, run, _ = gevent_cell(ip, "'second'")

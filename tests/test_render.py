@@ -18,12 +18,14 @@ import pytest
 
 from geventtornado_magics.render import mimebundle
 from geventtornado_magics.render.html import render_html
-from geventtornado_magics.render.summary import headline, peak_in_flight, summarize
+from geventtornado_magics.render.summary import blocking_findings, facts, headline, peak_in_flight, summarize
+from geventtornado_magics.render.svg import TEXT_PX
+from geventtornado_magics.render.svg import WIDTH as PICTURE_WIDTH
 from geventtornado_magics.render.tables import request_table
 from geventtornado_magics.render.text import render_text
 from geventtornado_magics.render.timeline import MAX_LANES, build_timeline, running_slices
 from geventtornado_magics.render.tree import task_tree
-from geventtornado_magics.run import Event, Patching, Request, Run, Task
+from geventtornado_magics.run import Blocking, Event, Patching, Request, Run, Task
 
 BASE = "http://127.0.0.1:8000"
 GEVENT_SOURCE = """import gevent
@@ -236,7 +238,7 @@ def test_peak_in_flight_counts_a_handed_over_connection_once():
 def test_timeline_has_a_lane_per_greenlet_plus_cell_and_hub():
     run = gevent_run(3)
     timeline = build_timeline(run)
-    assert [lane.name for lane in timeline.lanes] == ["cell", "hub"] + [t.name for t in run.tasks]
+    assert [lane.name for lane in timeline.lanes] == ["cell", "hub"] + [f"fetch('/delay/0.2?i={i}')" for i in range(3)]
     greenlet = timeline.lanes[2]
     kinds = {m.kind for m in greenlet.marks}
     assert kinds == {"run", "request", "alive"}
@@ -269,7 +271,7 @@ def test_svg_is_well_formed_with_colours_as_attributes_and_hover_titles():
 def test_fallback_image_is_the_same_picture_as_a_standalone_document():
     html = render_html(gevent_run(3))
     image = ET.fromstring(fallback_of(html))
-    assert image.get("width") == "920" and image.get("height")
+    assert image.get("width") == str(PICTURE_WIDTH) and image.get("height")
     assert not list(image.iter("{http://www.w3.org/2000/svg}title")), "an image shows no hover text: none written"
     live = ET.fromstring(svg_of(html))
     count = len(list(live.iter("{http://www.w3.org/2000/svg}rect")))
@@ -328,7 +330,7 @@ def test_request_rows_are_sorted_by_start_with_every_column():
     run = gevent_run(3, failures=1)
     run.requests.reverse()
     table = request_table(run)
-    assert table.header == ["#", "request", "status", "size", "start", "end", "took", "greenlet", "error"]
+    assert table.header == ["#", "request", "status", "size", "start", "took", "greenlet", "error"]
     starts = [r.cells[4] for r in table.rows]
     assert starts == sorted(starts)
     failed = [r for r in table.rows if r.failed]
@@ -337,8 +339,8 @@ def test_request_rows_are_sorted_by_start_with_every_column():
 
 def test_tornado_request_table_has_a_queued_column():
     table = request_table(tornado_run(4))
-    assert table.header[7] == "queued" and table.header[8] == "task"
-    assert [r.cells[7] for r in table.rows] == ["", "", "100 ms", "100 ms"]
+    assert table.header[6] == "queued" and table.header[7] == "task"
+    assert [r.cells[6] for r in table.rows] == ["", "", "100 ms", "100 ms"]
 
 
 def test_a_long_table_shows_the_first_the_slowest_and_the_failed_and_counts_the_rest():
@@ -368,8 +370,9 @@ def test_trace_shows_first_and_last_entries_with_their_cell_lines():
 def test_source_listing_counts_where_the_cell_waited():
     html = render_html(gevent_run(3))
     # Line 4 (the request) was left 3 times, line 7 (joinall) once.
-    assert re.search(r'<tr class="gtm-hit"><td class="gtm-num">4</td><td class="gtm-num">3</td>', html)
-    assert re.search(r'<tr class="gtm-hit"><td class="gtm-num">7</td><td class="gtm-num">1</td>', html)
+    number = r'<td class="gtm-num" style="text-align:right">'
+    assert re.search(rf'<tr class="gtm-hit">{number}4</td>{number}3</td>', html)
+    assert re.search(rf'<tr class="gtm-hit">{number}7</td>{number}1</td>', html)
 
 
 # The tree
@@ -386,7 +389,7 @@ def test_tree_nests_greenlets_under_their_parent_and_bounds_long_lists():
     run = gevent_run(10_000)
     run.tasks[1].parent = run.tasks[0].name
     lines = task_tree(run)
-    assert lines[3].prefix == "   │  └─ " and lines[3].name == run.tasks[1].name
+    assert lines[3].prefix == "   │  └─ " and lines[3].name == "fetch('/delay/0.2?i=1')"
     assert any(line.name == "… 9,975 more" for line in lines)
     assert len(lines) <= 80
 
@@ -521,3 +524,73 @@ def test_requests_open_at_once_on_one_lane_get_a_row_each():
     assert list(lanes) == ["cell", "cell · 2", "cell · 3", "loop"]
     # Three overlapping requests take three rows; the later one reuses the first free row.
     assert [len(lanes[name]) for name in ("cell", "cell · 2", "cell · 3")] == [2, 1, 1]
+
+
+# Legibility on a projector
+
+
+def test_urls_on_one_server_are_relative_to_it_and_the_server_is_named_once():
+    html = render_html(gevent_run(3))
+    assert f"by start time, to {BASE}</summary>" in html
+    assert ">GET /delay/0.2?i=0<" in html, "the request column shows the path"
+    visible = re.sub(r'<title>.*?</title>|title="[^"]*"', "", html)
+    assert visible.count(BASE) == 1, "the server appears once, where it is named (and in hover titles)"
+    mixed = gevent_run(2)
+    mixed.requests[1].url = "http://example.com/x"
+    assert ">GET http://example.com/x<" in render_html(mixed), "requests to several servers keep their URLs"
+
+
+def test_identical_blocking_findings_are_one_line_with_a_count():
+    run = gevent_run(3)
+    hint = "time.sleep blocks every greenlet: use gevent.sleep"
+    run.blocking = [Blocking(0.01 + i * 0.3, 0.301 + i * 0.001, run.tasks[i].name, 4, hint) for i in range(3)]
+    findings = blocking_findings(run)
+    assert [f.text for f in findings] == [
+        "3 greenlets held the loop for 301 ms–303 ms each at line 4 (with urllib.request.urlopen(url) as r:)"
+    ]
+    html = render_html(run)
+    assert html.count("blocked: ") == 1
+    assert f"<summary><span" in html and escape_text(hint) in html, "the hint is one click away"
+
+
+def escape_text(text: str) -> str:
+    from html import escape
+
+    return escape(text)
+
+
+def test_the_picture_comes_right_under_the_headline():
+    run = gevent_run(3, failures=1)
+    run.notes = ["A note. " * 30]
+    html = render_html(run)
+    order = [html.index(part) for part in ('class="gtm-headline"', 'class="gtm-picture"', 'class="gtm-facts"', "A note.")]
+    assert order == sorted(order)
+    assert '<details class="gtm-meta"><summary>A note.</summary>' in html, "a long note is collapsible"
+
+
+def test_timeline_text_is_never_smaller_than_the_table_text():
+    html = render_html(gevent_run(3))
+    svg = ET.fromstring(svg_of(html))
+    assert svg.get("font-size") == str(TEXT_PX) and f"min-width:{PICTURE_WIDTH}px" in svg.get("style")
+    assert svg.get("viewBox").split()[2] == str(PICTURE_WIDTH), "one user unit is at least one CSS pixel"
+    assert f"font-size:{TEXT_PX}px" in html, "the tables' text size"
+    assert not [t for t in svg.iter("{http://www.w3.org/2000/svg}text") if t.get("font-size") or t.get("fill-opacity")]
+    assert f'min-width:{PICTURE_WIDTH}px" src="data:image/svg+xml' in html, "the image fallback is not shrunk either"
+
+
+def test_what_survives_a_sanitizer_is_said_in_inline_styles():
+    html = render_html(gevent_run(3, failures=1))
+    assert '<div class="gtm-headline" style="font-size:18px;font-weight:bold' in html
+    assert '<tr class="gtm-failed" style="color:#b3261e;background-color:#fdeceb">' in html
+    cells = re.findall(r"<t[dh]( [^>]*)?>", html)
+    assert cells and all("text-align:" in (attrs or "") for attrs in cells), "every cell says its alignment"
+    assert "overflow-wrap:anywhere" in html, "long URLs and errors wrap"
+
+
+def test_sequential_and_threaded_runs_have_no_loop_lane_and_no_trace_counts():
+    run = gevent_run(2)
+    run.model, run.events, run.tasks, run.patching = "threads", [], [], None
+    for i, request in enumerate(run.requests):
+        request.task = f"ThreadPoolExecutor-0_{i}"
+    assert [lane.name for lane in build_timeline(run).lanes] == ["ThreadPoolExecutor-0_0", "ThreadPoolExecutor-0_1"]
+    assert "callbacks" not in facts(summarize(run), run) and "tasks" not in facts(summarize(run), run)

@@ -21,8 +21,9 @@ from time import perf_counter
 
 import gevent
 from gevent import Greenlet, getcurrent
+from gevent.pool import Group
 
-from ..recorders.naming import call_label
+from ..recorders.naming import call_label, short_repr
 
 #: Seconds the greenlets a cell left running get for their ``finally:`` blocks once killed.
 GRACE = 1.0
@@ -92,8 +93,28 @@ class SpawnedGreenlets:
             self.interrupted = self.interrupted or exc
 
 
+#: The greenlets a pool or group spawns to run ``map()`` and its kin, by the
+#: helper's name in ``gevent.pool.GroupMappingMixin`` or ``gevent._imap``, and
+#: the call a student wrote that made it.
+POOL_HELPERS = {
+    "__map": "map",
+    "map_cb": "map_async",
+    "apply_cb": "apply_async",
+    "IMap": "imap",
+    "IMapUnordered": "imap_unordered",
+}
+
+
 def _name_of(glet: Greenlet) -> str:
     run = glet._run
     if getattr(run, "__self__", None) is glet:  # a Greenlet subclass overriding _run
-        return f"{type(glet).__name__}()"
+        # An IMap is named before its __init__ stores the mapped function: the call is all there is.
+        helper = POOL_HELPERS.get(type(glet).__name__)
+        return f"pool.{helper}(…)" if helper else f"{type(glet).__name__}()"
+    owner = getattr(run, "__self__", None)
+    helper = POOL_HELPERS.get(getattr(run, "__name__", ""))
+    if isinstance(owner, Group) and helper and glet.args and callable(glet.args[0]):
+        # pool.map(fetch, urls) runs in a helper greenlet of the pool's: named as the student called it.
+        func = glet.args[0]
+        return f"{type(owner).__name__.lower()}.{helper}({getattr(func, '__qualname__', None) or short_repr(func)})"
     return call_label(run, glet.args, glet.kwargs)

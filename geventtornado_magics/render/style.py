@@ -24,31 +24,33 @@ STYLE = """<style>
   --gtm-queued:var(--jp-warn-color1,#f0a020);
   --gtm-mono:var(--jp-code-font-family,var(--vscode-editor-font-family,ui-monospace,SFMono-Regular,Menlo,Consolas,monospace));
   font-family:var(--jp-ui-font-family,var(--vscode-font-family,system-ui,-apple-system,"Segoe UI",sans-serif));
-  font-size:13px;line-height:1.4;max-width:1100px;margin:2px 0}
-.gtm-report .gtm-headline{font-size:15px;font-weight:600;margin:0 0 2px}
-.gtm-report .gtm-facts,.gtm-report .gtm-meta{color:var(--gtm-fg2);opacity:.9;margin:1px 0}
-.gtm-report .gtm-error{color:var(--gtm-failed);font-weight:600;margin:3px 0}
-.gtm-report .gtm-blocking{color:var(--gtm-failed);margin:2px 0}
-.gtm-report .gtm-picture{margin:8px 0 4px}
-.gtm-report .gtm-live{height:auto!important;overflow:visible!important}
+  font-size:14px;line-height:1.4;max-width:1100px;margin:2px 0}
+.gtm-report .gtm-facts,.gtm-report .gtm-meta{color:var(--gtm-fg2);margin:2px 0}
+.gtm-report .gtm-error{display:inline-block}
+.gtm-report .gtm-blocking{margin:3px 0}
+.gtm-report .gtm-blocking>summary{font-weight:normal}
+.gtm-report .gtm-hint{margin:2px 0 4px 22px}
+.gtm-report .gtm-picture{margin:6px 0 4px}
+.gtm-report .gtm-live{height:auto!important;overflow-x:auto!important;overflow-y:hidden!important}
 .gtm-report .gtm-fallback{display:none!important}
 .gtm-report .gtm-note{color:var(--gtm-fg2);font-style:italic;margin:2px 0}
 .gtm-report details{margin:6px 0}
 .gtm-report details>summary{cursor:pointer;font-weight:600;margin:2px 0}
 .gtm-report details.gtm-meta>summary{font-weight:normal}
 .gtm-report details.gtm-meta ul{margin:2px 0;padding-left:22px}
-.gtm-report table.gtm-table{border-collapse:collapse;margin:4px 0;font-family:var(--gtm-mono);font-size:12px}
-.gtm-report table.gtm-table th,.gtm-report table.gtm-table td{padding:1px 10px 1px 0;text-align:left;white-space:nowrap;
-  border:none;border-bottom:1px solid var(--gtm-border);background:none;vertical-align:top}
+.gtm-report table.gtm-table{border-collapse:collapse;margin:4px 0;font-family:var(--gtm-mono);font-size:13px}
+.gtm-report table.gtm-table th,.gtm-report table.gtm-table td{padding:1px 4px 1px 16px;white-space:nowrap;
+  border:none;border-bottom:1px solid var(--gtm-border);vertical-align:top}
+.gtm-report table.gtm-table th:first-child,.gtm-report table.gtm-table td:first-child{padding-left:0}
+.gtm-report table.gtm-table td[style*="overflow-wrap"]{white-space:normal}
 .gtm-report table.gtm-table th{color:var(--gtm-fg2);font-weight:600}
 .gtm-report table.gtm-table td.gtm-num,.gtm-report table.gtm-table th.gtm-num{text-align:right}
 .gtm-report table.gtm-table td.gtm-caption{color:var(--gtm-fg2);font-style:italic;padding-top:4px}
-.gtm-report table.gtm-table tr.gtm-failed td{color:var(--gtm-failed)}
-.gtm-report table.gtm-table tr:hover td{background:var(--gtm-band)}
+.gtm-report table.gtm-table tr:not(.gtm-failed):hover td{background:var(--gtm-band)}
 .gtm-report .gtm-columns{display:flex;flex-wrap:wrap;gap:4px 28px;align-items:flex-start}
-.gtm-report .gtm-tree{font-family:var(--gtm-mono);font-size:12px;margin:4px 0;white-space:pre;overflow-x:auto;
+.gtm-report .gtm-tree{font-family:var(--gtm-mono);font-size:13px;margin:4px 0;white-space:pre;overflow-x:auto;
   background:none;padding:0}
-.gtm-report .gtm-dim{color:var(--gtm-fg2);opacity:.85}
+.gtm-report .gtm-dim{color:var(--gtm-fg2)}
 .gtm-report tr.gtm-hit td{font-weight:600}
 .gtm-report .gtm-timeline .gtm-label{fill:var(--gtm-run)}
 .gtm-report .gtm-timeline .gtm-axis{fill:var(--gtm-fg2)}

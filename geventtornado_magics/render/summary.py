@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..run import Request, Run
-from .units import count, plural, seconds, times
+from .units import common_origin, count, plural, relative, seconds, times
 
 #: From this overlap on, requests that met are said to have overlapped; below it,
 #: the headline gives the bare figure (they met, but the cell mostly did other things).
@@ -80,9 +80,14 @@ def peak_in_flight(requests: list[Request], wall: float) -> int:
     return peak
 
 
+#: Models whose runs record a trace and tasks: the magics' own. ``%compare_models``
+#: also runs ``sequential`` and ``threads``, which have neither, nor a loop.
+TRACED = ("gevent", "tornado")
+
+
 def lane_word(model: str, number: int = 2) -> str:
-    """``greenlet(s)`` for gevent, ``task(s)`` for Tornado."""
-    word = "greenlet" if model == "gevent" else "task"
+    """``greenlet(s)`` for gevent, ``thread(s)`` for threads, ``task(s)`` for Tornado."""
+    word = {"gevent": "greenlet", "threads": "thread"}.get(model, "task")
     return word if number == 1 else word + "s"
 
 
@@ -119,8 +124,9 @@ def facts(s: Summary, run: Run) -> str:
         parts.append(f"{seconds(s.request_time)} of request time added up")
     if s.queued:
         parts.append(f"{plural(s.queued, 'request')} queued {seconds(s.queued_time)} for a connection")
-    parts.append(f"{count(s.events)} {event_word(s.model, s.events)}")
-    parts.append(f"{count(s.tasks)} {lane_word(s.model, s.tasks)}")
+    if s.model in TRACED:
+        parts.append(f"{count(s.events)} {event_word(s.model, s.events)}")
+        parts.append(f"{count(s.tasks)} {lane_word(s.model, s.tasks)}")
     if s.cpu:
         parts.append(f"CPU {seconds(s.cpu)}")
     if run.patching is not None:
@@ -133,13 +139,44 @@ def facts(s: Summary, run: Run) -> str:
     return " · ".join(parts)
 
 
-def blocking_lines(run: Run) -> list[str]:
-    """One line per stretch that held the loop: who, how long, where, and what to do."""
-    lines = []
+def origin_of(run: Run) -> str:
+    """The one server every request went to (``http://127.0.0.1:41234``), or ``""``."""
+    return common_origin(r.url for r in run.requests)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Stretches that held the loop at one cell line for one reason, said once."""
+
+    text: str
+    hint: str
+
+
+def blocking_findings(run: Run) -> list[Finding]:
+    """What held the loop: who, how long, where, once per line and reason however many did it.
+
+    Three greenlets each sleeping 300 ms at the same line are one finding,
+    ``3 greenlets held the loop for 301–303 ms each at line 4 (time.sleep(0.3))``,
+    so the picture stays near the top of the report.
+    """
+    groups: dict[tuple, list] = {}
     for b in run.blocking:
-        where = f" at line {b.line} ({run.source_line(b.line)})" if b.line else ""
-        lines.append(f"{b.task} held the loop for {seconds(b.duration)}{where}: {b.hint}")
-    return lines
+        groups.setdefault((b.line, b.hint), []).append(b)
+    origin = origin_of(run)
+    findings = []
+    for (line, hint), stretches in groups.items():
+        where = f" at line {line} ({run.source_line(line)})" if line else ""
+        durations = sorted(b.duration for b in stretches)
+        if len(stretches) == 1:
+            who, how_long = relative(stretches[0].task, origin), seconds(durations[0])
+        else:
+            names = dict.fromkeys(b.task for b in stretches)
+            who = plural(len(names), lane_word(run.model, 1)) if len(names) > 1 else relative(next(iter(names)), origin)
+            low, high = seconds(durations[0]), seconds(durations[-1])
+            each = "each" if len(names) > 1 else f"{len(stretches)} times"
+            how_long = f"{low} {each}" if low == high else f"{low}–{high} {each}"
+        findings.append(Finding(f"{who} held the loop for {how_long}{where}", hint))
+    return findings
 
 
 def patching_summary(s: Summary, run: Run) -> str:

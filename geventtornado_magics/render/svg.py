@@ -19,28 +19,36 @@ from html import escape
 from .timeline import Mark, Timeline
 from .units import clip, count, seconds
 
-WIDTH = 920
-LABEL = 210
+#: The picture's width in user units, and the least it is drawn at in CSS pixels:
+#: it is never shrunk, so its text is never smaller than :data:`TEXT_PX` (the report's
+#: table text); narrower than that, it scrolls sideways. It fits a 1024 px window's
+#: notebook with the file browser closed.
+WIDTH = 800
+#: Text size in user units, which are at least a CSS pixel each.
+TEXT_PX = 13
+LABEL = 200
 RIGHT = 16
 PLOT = WIDTH - LABEL - RIGHT
-AXIS = 22
-LANE = 20
-STRIP = 70
-LEGEND_HEIGHT = 24
-LABEL_CHARS = 30
+AXIS = 24
+LANE = 22
+STRIP = 74
+#: Height of a row of the legend.
+LEGEND_ROW = 20
+#: Characters of a lane name that fit the labels' column at :data:`TEXT_PX`.
+LABEL_CHARS = 23
 FONT = "ui-monospace,SFMono-Regular,Menlo,Consolas,monospace"
 
 #: Fill colours that read on light and dark pages alike.
 COLOURS = {"request": "#3d8fd9", "failed": "#e5484d", "queued": "#f0a020", "blocked": "#e5484d"}
 #: ``(y offset in the lane, height)`` of each kind of mark.
 SHAPES = {
-    "blocked": (0, 20),
-    "alive": (9, 2),
-    "queued": (6, 8),
-    "request": (6, 8),
-    "failed": (6, 8),
-    "hub": (3, 14),
-    "run": (3, 14),
+    "blocked": (0, 22),
+    "alive": (10, 2),
+    "queued": (7, 8),
+    "request": (7, 8),
+    "failed": (7, 8),
+    "hub": (4, 14),
+    "run": (4, 14),
 }
 #: Neutral marks: ``currentColor`` at this opacity.
 OPACITY = {"alive": 0.3, "hub": 0.3, "run": 1.0, "band": 0.05, "blocked": 0.3}
@@ -60,7 +68,9 @@ LEGEND = {
 def render_svg(timeline: Timeline, standalone: bool = False) -> str:
     lanes = timeline.lanes
     plot_bottom = AXIS + LANE * len(lanes) + (STRIP if timeline.strip else 0)
-    height = plot_bottom + LEGEND_HEIGHT
+    kinds = {m.kind for lane in lanes for m in lane.marks} | ({"request"} if timeline.strip else set())
+    legend, legend_height = _legend(kinds, plot_bottom + 18)
+    height = plot_bottom + legend_height
     scale = PLOT / timeline.span
     titles = not standalone
 
@@ -74,24 +84,28 @@ def render_svg(timeline: Timeline, standalone: bool = False) -> str:
         y = AXIS + i * LANE
         name = clip(lane.name, LABEL_CHARS)
         hover = f"<title>{escape(lane.name)}</title>" if titles and name != lane.name else ""
-        out.append(f'<text class="gtm-label" x="{LABEL - 8}" y="{y + 14}" text-anchor="end">')
+        out.append(f'<text class="gtm-label" x="{LABEL - 8}" y="{y + 15}" text-anchor="end">')
         out.append(f"{hover}{escape(name)}</text>")
         for kind in ORDER:
             out += [_mark(m, x, y, titles) for m in lane.marks if m.kind == kind]
     if timeline.strip:
         out += _strip(timeline, x, AXIS + LANE * len(lanes), titles)
-    kinds = {m.kind for lane in lanes for m in lane.marks} | ({"request"} if timeline.strip else set())
-    out += _legend(kinds, plot_bottom + 16)
+    out += legend
     out.append("</svg>")
     return "".join(out)
 
 
 def svg_open(height: float, label: str, standalone: bool) -> list[str]:
-    """The ``<svg>`` tag; standalone, with a fixed size on an opaque light card (an image has no page behind it)."""
-    size = f'width="{WIDTH}" height="{height:.0f}"' if standalone else 'width="100%"'
+    """The ``<svg>`` tag; standalone, with a fixed size on an opaque light card (an image has no page behind it).
+
+    Inline, it fills the report's width but never less than :data:`WIDTH`
+    pixels (its container scrolls instead), so its text is never smaller than
+    the tables'.
+    """
+    size = f'width="{WIDTH}" height="{height:.0f}"' if standalone else f'width="100%" style="min-width:{WIDTH}px"'
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="gtm-timeline" viewBox="0 0 {WIDTH} {height:.0f}" {size} '
-        f'role="img" aria-label="{escape(label)}" font-family="{FONT}" font-size="11" fill="currentColor">'
+        f'role="img" aria-label="{escape(label)}" font-family="{FONT}" font-size="{TEXT_PX}" fill="currentColor">'
     ]
     if standalone:
         out.append(f'<rect width="{WIDTH}" height="{height:.0f}" rx="6" fill="#ffffff" stroke="#d0d0d0"/>')
@@ -123,7 +137,7 @@ def axis(span: float, x, bottom: int) -> list[str]:
         out.append(
             f'<line class="gtm-grid" x1="{x(t):.1f}" y1="{AXIS - 4}" x2="{x(t):.1f}" y2="{bottom}" '
             f'stroke="currentColor" stroke-opacity="0.15"/>'
-            f'<text class="gtm-axis" x="{x(t):.1f}" y="{AXIS - 8}" text-anchor="middle" fill-opacity="0.7">'
+            f'<text class="gtm-axis" x="{x(t):.1f}" y="{AXIS - 8}" text-anchor="middle">'
             f"{seconds(t) if t else '0'}</text>"
         )
     return out
@@ -148,7 +162,7 @@ def _strip(timeline: Timeline, x, top: int, titles: bool) -> list[str]:
     floor = top + STRIP - 8
     out = [
         f'<text class="gtm-label" x="{LABEL - 8}" y="{top + 16}" text-anchor="end">requests in flight</text>',
-        f'<text class="gtm-axis" x="{LABEL - 8}" y="{top + 30}" text-anchor="end" fill-opacity="0.7">'
+        f'<text class="gtm-axis" x="{LABEL - 8}" y="{top + 32}" text-anchor="end">'
         f"peak {count(strip.peak)} at once</text>",
     ]
     start = 0
@@ -167,21 +181,28 @@ def _strip(timeline: Timeline, x, top: int, titles: bool) -> list[str]:
     return out
 
 
-def _legend(kinds: set[str], y: float) -> list[str]:
-    """A key to the kinds of mark the picture holds."""
+def _legend(kinds: set[str], y: float) -> tuple[list[str], float]:
+    """A key to the kinds of mark the picture holds, and its height: rows that fit the width."""
     shown = [(kind, words) for kind, words in LEGEND.items() if kind in kinds]
-    width = sum(_legend_width(words) for _, words in shown)
-    # Under the plot where it fits; moved left, into the labels' column, where it does not.
-    left = max(8, min(LABEL, WIDTH - RIGHT - width))
+    rows: list[list[tuple[str, str]]] = [[]]
+    for entry in shown:
+        if rows[-1] and sum(_legend_width(w) for _, w in rows[-1]) + _legend_width(entry[1]) > WIDTH - RIGHT - 8:
+            rows.append([])
+        rows[-1].append(entry)
     out = []
-    for kind, words in shown:
-        height = min(SHAPES[kind][1], 14)
-        out.append(rect(kind, left, y - 10 + (14 - height) / 2, 10, height))
-        out.append(f'<text class="gtm-axis" x="{left + 14}" y="{y}" fill-opacity="0.8">{words}</text>')
-        left += _legend_width(words)
-    return out
+    for row in rows:
+        width = sum(_legend_width(words) for _, words in row)
+        # Under the plot where it fits; moved left, into the labels' column, where it does not.
+        left = max(8, min(LABEL, WIDTH - RIGHT - width))
+        for kind, words in row:
+            height = min(SHAPES[kind][1], 14)
+            out.append(rect(kind, left, y - 11 + (14 - height) / 2, 10, height))
+            out.append(f'<text class="gtm-axis" x="{left + 14}" y="{y}">{words}</text>')
+            left += _legend_width(words)
+        y += LEGEND_ROW
+    return out, LEGEND_ROW * len(rows) + 10
 
 
 def _legend_width(words: str) -> int:
-    """Room for one legend entry: the swatch, its words (about 7 units a character) and a gap."""
-    return 30 + 7 * len(words)
+    """Room for one legend entry: the swatch, its words (a monospace character is 0.6 em) and a gap."""
+    return 30 + round(0.6 * TEXT_PX * len(words))

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 
 from ..run import Request, Run
-from .summary import event_word, lane_word
-from .units import count, seconds, size
+from .summary import event_word, lane_word, origin_of
+from .units import count, relative, seconds, size
 
 #: Requests shown at the top of the table, by start time.
 FIRST_REQUESTS = 20
@@ -80,18 +80,21 @@ def request_table(
 ) -> Table:
     """One row per request, sorted by start; past the limit, first, slowest and failed."""
     tornado = run.model == "tornado"
-    header = ["#", "request", "status", "size", "start", "end", "took"]
+    # No "end" column: it is start + took, and the table must fit a narrow notebook.
+    header = ["#", "request", "status", "size", "start", "took"]
     header += ["queued"] if tornado else []
     header += [lane_word(run.model, 1), "error"]
     wide = {1: "url", len(header) - 2: "name", len(header) - 1: "text"}
-    numeric = {0, 3, 4, 5, 6} | ({7} if tornado else set())
+    numeric = {0, 3, 4, 5} | ({6} if tornado else set())
+
+    origin = origin_of(run)
 
     def row(index: int) -> Row:
         r = run.requests[index]
-        cells = [str(index + 1), f"{r.method} {r.url}", _status(r), size(r.nbytes)]
-        cells += [seconds(r.start), seconds(r.end), seconds(r.duration)]
+        cells = [str(index + 1), f"{r.method} {relative(r.url, origin) or '/'}", _status(r), size(r.nbytes)]
+        cells += [seconds(r.start), seconds(r.duration)]
         cells += [seconds(r.queued) if r.queued else ""] if tornado else []
-        return Row([*cells, r.task or "", r.error or ""], failed=not r.ok)
+        return Row([*cells, relative(r.task or "", origin), r.error or ""], failed=not r.ok)
 
     requests = run.requests
     ordered = sorted(range(len(requests)), key=lambda i: requests[i].start)
@@ -125,6 +128,7 @@ def _took(request: Request, wall: float) -> float:
 def trace_table(run: Run, head: int = TRACE_HEAD, tail: int = TRACE_TAIL) -> Table:
     """The switch log (gevent) or callback log (Tornado): first and last entries."""
     lines = run.lines
+    origin = origin_of(run)
 
     def source(number: int | None) -> str:
         return lines[number - 1].strip() if number and 1 <= number <= len(lines) else ""
@@ -137,14 +141,15 @@ def trace_table(run: Run, head: int = TRACE_HEAD, tail: int = TRACE_TAIL) -> Tab
         wide, numeric = {1: "name", 2: "name", 5: "text"}, {0, 4}
 
         def row(e) -> Row:
-            return Row([seconds(e.time), e.source, e.target, e.label, where(e.line), source(e.line)])
+            names = relative(e.source, origin), relative(e.target, origin)
+            return Row([seconds(e.time), *names, e.label, where(e.line), source(e.line)])
 
     else:
         header = ["time", "took", "kind", "task", "what", "line", "source"]
         wide, numeric = {3: "name", 4: "text", 6: "text"}, {0, 1, 5}
 
         def row(e) -> Row:
-            cells = [seconds(e.time), seconds(e.duration), e.kind, e.source, e.label]
+            cells = [seconds(e.time), seconds(e.duration), e.kind, relative(e.source, origin), e.label]
             return Row([*cells, where(e.line), source(e.line)])
 
     events = run.events

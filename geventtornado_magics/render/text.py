@@ -9,7 +9,7 @@ the middle, where a URL or a call is least telling.
 from __future__ import annotations
 
 from ..run import Run
-from .summary import blocking_lines, error_text, event_word, facts, headline, lane_word, patching_lines, patching_summary, summarize
+from .summary import blocking_findings, error_text, event_word, facts, headline, lane_word, patching_lines, patching_summary, summarize
 from .tables import Row, Table, request_table, trace_table
 from .timeline import Timeline, build_timeline
 from .tree import task_tree
@@ -51,7 +51,7 @@ def render_text(run: Run, timeline: Timeline | None = None) -> str:
     lines += [f"  note: {note}" for note in run.notes]
     if run.error is not None:
         lines.append(f"  error: {error_text(run.error)}")
-    lines += [f"  blocked: {line}" for line in blocking_lines(run)]
+    lines += [f"  blocked: {f.text}: {f.hint}" if f.hint else f"  blocked: {f.text}" for f in blocking_findings(run)]
 
     picture = draw_timeline(timeline or build_timeline(run))
     if picture:

@@ -42,8 +42,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..run import Request, Run
-from .summary import event_word, lane_word, peak_in_flight
-from .units import count, plural, seconds, size
+from .summary import TRACED, event_word, lane_word, origin_of, peak_in_flight
+from .units import count, plural, relative, seconds, size
 
 CELL = "cell"
 #: Columns across the picture: marks closer than one column apart merge.
@@ -90,8 +90,10 @@ class Timeline:
     note: str = ""
 
 
-def loop_lane(model: str) -> str:
-    """The lane of the scheduler itself: gevent's hub, or Tornado's IOLoop."""
+def loop_lane(model: str) -> str | None:
+    """The lane of the scheduler itself: gevent's hub, Tornado's IOLoop, or none (sequential, threads)."""
+    if model not in TRACED:
+        return None
     return "hub" if model == "gevent" else "loop"
 
 
@@ -236,7 +238,9 @@ class _Lanes:
         self.index: dict[str, int] = {}
         self.folded: set[str] = set()
         self.packers: dict[tuple[str, int], _Packer] = {}
-        for name in [CELL, loop_lane(run.model)] + [t.name for t in run.tasks]:
+        loop = loop_lane(run.model)
+        # An untraced run (sequential, threads) has lanes only for who made requests.
+        for name in ([CELL, loop] if loop else []) + [t.name for t in run.tasks]:
             self.lane_of(name)
             for extra in rows.extra.get(name, ()):
                 self.lane_of(extra)
@@ -271,15 +275,16 @@ class _Lanes:
         return len(self.folded) > 1
 
     def names(self) -> list[str]:
-        """The lanes' names in drawing order."""
-        names = list(self.order)
+        """The lanes' names in drawing order, URLs on the run's one server relative to it."""
+        origin = origin_of(self.run)
+        names = [relative(name, origin) for name in self.order]
         if self.shared:
             folded = len(self.folded)
             # Request rows are named "owner · n"; a mix of them and tasks are just lanes.
             word = "lanes" if any(" · " in name for name in self.folded) else lane_word(self.run.model, folded)
             names.append(f"{count(folded)} more {word}")
         elif self.folded:
-            names += self.folded
+            names += [relative(name, origin) for name in self.folded]
         return names
 
     def alive(self) -> list:

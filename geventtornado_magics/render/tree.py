@@ -23,8 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..run import Run, Task
-from .summary import lane_word
-from .units import count, seconds
+from .summary import lane_word, origin_of
+from .units import count, relative, seconds
 
 #: Children listed under one node before the rest are counted.
 CHILDREN = 24
@@ -57,6 +57,7 @@ def task_tree(run: Run, children: int = CHILDREN, lines: int = LINES) -> list[Tr
             node = default_parent
         kids.setdefault(node, []).append(index)
 
+    origin = origin_of(run)
     out: list[TreeLine] = []
     shown = counted = 0
     # Depth-first with an explicit stack: a chain of 10,000 greenlets each
@@ -68,7 +69,7 @@ def task_tree(run: Run, children: int = CHILDREN, lines: int = LINES) -> list[Tr
             out.append(TreeLine(indent + connector, f"… {count(node[1])} more", ""))
             counted += node[1]
             continue
-        out.append(TreeLine(indent + connector, *_describe(run, node, gevent)))
+        out.append(TreeLine(indent + connector, *_describe(run, node, gevent, origin)))
         shown += isinstance(node, int)
         below = indent + ("" if not connector else "   " if connector.startswith("└") else "│  ")
         entries: list[object] = list(kids.get(node, [])[:children])
@@ -83,12 +84,13 @@ def task_tree(run: Run, children: int = CHILDREN, lines: int = LINES) -> list[Tr
     return out
 
 
-def _describe(run: Run, node: object, gevent: bool) -> tuple[str, str]:
+def _describe(run: Run, node: object, gevent: bool, origin: str) -> tuple[str, str]:
     if node == CELL:
         return CELL, "main greenlet: the cell's own code" if gevent else "the cell's own coroutine"
     if node == HUB:
         return HUB, "gevent's hub: runs the loop; parent of the greenlets below"
-    return run.tasks[node].name, task_note(run.tasks[node])
+    task = run.tasks[node]
+    return relative(task.name, origin), relative(task_note(task), origin)
 
 
 def task_note(task: Task) -> str:

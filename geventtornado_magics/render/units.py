@@ -59,3 +59,26 @@ def clip(text: str, width: int) -> str:
 def cut(text: str, width: int) -> str:
     """``text`` cut at the end past ``width`` characters, for prose whose start says most."""
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def common_origin(urls) -> str:
+    """``http://127.0.0.1:41234`` when every URL is on that one server, else ``""``.
+
+    Lessons fetch from one server (the demo server, on a port that changes
+    every kernel): said once, it leaves names and URLs their telling part.
+    """
+    origin = ""
+    for url in urls:
+        if not origin:
+            scheme, sep, rest = url.partition("://")
+            if not sep:
+                return ""
+            origin = f"{scheme}://{rest.split('/', 1)[0]}"
+        if not (url.startswith(origin) and url[len(origin) : len(origin) + 1] in ("", "/", "?")):
+            return ""
+    return origin
+
+
+def relative(text: str, origin: str) -> str:
+    """``fetch('/delay/0.5')`` for ``fetch('http://127.0.0.1:41234/delay/0.5')`` on that origin."""
+    return text.replace(origin, "") if origin and origin in text else text
