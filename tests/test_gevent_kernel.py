@@ -69,7 +69,7 @@ def test_essay_example_runs_concurrently_and_reports_three_requests(kernel, demo
     # The report: one display with html and text, a row per request.
     assert len(reply.displays) == 1
     html = reply.html
-    assert html.count(f"{demo_url}/delay/0.5</td>") == 3
+    assert html.count(">GET /delay/0.5</td>") == 3 and f"to {demo_url}</summary>" in html
     assert "patched for this cell only" in html and "threading" in html
     assert "<svg" in html
     text = reply.displays[0]["text/plain"]

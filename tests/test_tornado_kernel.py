@@ -139,7 +139,7 @@ def test_essay_example_calls_back_three_times_concurrently(kernel, demo_url):
     assert reply.finished - reply.started < 1.5, "three 0.5 s requests overlapped: in turn they take 1.5 s"
 
     assert len(reply.displays) == 1
-    assert reply.html.count(f"{demo_url}/delay/0.5</td>") == 3
+    assert reply.html.count(">GET /delay/0.5</td>") == 3 and f"to {demo_url}</summary>" in reply.html
     text = reply.displays[0]["text/plain"]
     assert "fetch(url, print_head) used the callback argument Tornado 6 removed" in text
     assert "response = await http_client.fetch(url)" in text
