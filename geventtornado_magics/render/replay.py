@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 from collections import Counter
+from itertools import islice
 from html import escape
 
 from ..replay import WAIT_KINDS, Replay, Step, url_label
@@ -79,16 +80,17 @@ def _waiting(step: Step) -> str:
     waiting = step.waiting
     if not waiting:
         return _dim("nothing else is alive")
+    shown = list(islice(waiting.items(), SHOWN_LANES))
     rows = "".join(
         f"<tr><td>{escape(clip(lane, LANE_CHARS))}</td><td><b>{escape(wait.kind)}</b></td>"
         f"<td>{escape(clip(wait.what, 70))}</td></tr>"
-        for lane, wait in list(waiting.items())[:SHOWN_LANES]
+        for lane, wait in shown
     )
-    rest = list(waiting.values())[SHOWN_LANES:]
-    if rest:
-        kinds = Counter(wait.kind for wait in rest)
-        summary = ", ".join(f"{count(n)} {kind}" for kind, n in kinds.most_common())
-        rows += f'<tr><td colspan="3">… and {escape(count(len(rest)))} more: {escape(summary)}</td></tr>'
+    if len(waiting) > len(shown):
+        kinds = Counter(wait.kind for wait in waiting.values())
+        kinds.subtract(wait.kind for _, wait in shown)
+        summary = ", ".join(f"{count(n)} {kind}" for kind, n in kinds.most_common() if n)
+        rows += f'<tr><td colspan="3">… and {escape(count(len(waiting) - len(shown)))} more: {escape(summary)}</td></tr>'
     return (
         f'<table style="{MONO};border-collapse:collapse;margin:2px 0"><thead><tr><th>lane</th><th>waits on</th>'
         f"<th></th></tr></thead><tbody>{rows}</tbody></table>"
@@ -156,7 +158,7 @@ def storyboard_text(replay: Replay) -> str:
         step = replay.steps[key.index]
         where = f" at line {step.line}: {replay.run.source_line(step.line)}" if step.line else ""
         lines.append(f"{n}. {key.why} — {seconds(step.time)}: {clip(step.running, LANE_CHARS)} runs{where}")
-        for lane, wait in list(step.waiting.items())[:SHOWN_LANES]:
+        for lane, wait in islice(step.waiting.items(), SHOWN_LANES):
             lines.append(f"     {clip(lane, LANE_CHARS)} waits on {wait}")
         if step.in_flight:
             lines.append(f"     {plural(len(step.in_flight), 'request')} in flight")
