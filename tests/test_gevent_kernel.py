@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from .kernel import Kernel
+
 pytestmark = pytest.mark.kernel
 
 ESSAY = """\
@@ -350,3 +352,21 @@ def test_a_second_ctrl_c_during_cleanup_still_gives_the_report(kernel):
     assert "cleaned up" not in later.stdout and later.value == "'later'"
     assert last_run(kernel, "(len(_g.last_run().events), len(_g.last_run().tasks))") == "(4, 0)"
     assert kernel.ok(STDLIB_CHECK).stdout.strip() == STDLIB_OUTPUT
+
+
+def test_the_first_gevent_cell_nested_in_a_tornado_cell_leaves_gevent_whole():
+    fresh = Kernel()  # gevent's hub is made by the first %%gevent cell a kernel runs: this one
+    try:
+        fresh.ok("%load_ext geventtornado_magics")
+        nested = fresh.ok(
+            "%%tornado\nget_ipython().run_cell_magic('gevent', '', 'import gevent\\ngevent.sleep(0.05)\\n6 * 7')"
+        )
+        assert "%%gevent" in nested.text
+        for _ in range(2):
+            reply = fresh.ok(
+                "%%gevent\nimport gevent\njobs = [gevent.spawn(gevent.sleep, 0.05) for _ in range(3)]\n"
+                "gevent.wait()\n[job.dead for job in jobs]"
+            )
+            assert reply.value == "[True, True, True]"
+    finally:
+        fresh.shutdown()

@@ -57,12 +57,12 @@ def run_gevent_cell(
     """
     cell = compile_cell(shell, source)
     run = Run(model="gevent", source=source)
-    hub = get_hub()
-    had_threadpool = hub._threadpool is not None
     main = getcurrent()
     t0 = perf_counter()
     cpu0 = process_time()
     with contextlib.ExitStack() as stack:
+        hub = stack.enter_context(_hub_parented_here())
+        had_threadpool = hub._threadpool is not None
         patching = stack.enter_context(ScopedPatching(allowed=allow_patching))
         http = stack.enter_context(HttpClientRecorder(t0, lambda: id(getcurrent()), limits.requests))
         spawned = stack.enter_context(SpawnedGreenlets(t0, limits.tasks))
@@ -126,6 +126,28 @@ def _notes(spawned: SpawnedGreenlets) -> list[str]:
             "they may run again inside a later cell. Restart the kernel to be rid of them."
         )
     return notes
+
+
+@contextlib.contextmanager
+def _hub_parented_here():
+    """gevent's hub, parented to the cell's greenlet while the cell runs, then to the thread's main one.
+
+    The hub's parent is where it sends ``LoopExit`` when the loop runs dry (so
+    only it may call ``gevent.wait()``) and a Ctrl-C; gevent makes it the
+    greenlet that first asks for the hub. When the first ``%%gevent`` cell
+    runs nested in a ``%%tornado`` cell, that is the portal's short-lived
+    step: left so, the hub would outlive its parent and ``gevent.wait()`` fail
+    in every later cell. A top-level cell runs in the thread's main greenlet.
+    """
+    hub = get_hub()
+    main = getcurrent()
+    while main.parent is not None:
+        main = main.parent
+    hub.parent = getcurrent()
+    try:
+        yield hub
+    finally:
+        hub.parent = main
 
 
 def _deadline(timeout: float | None):
