@@ -11,7 +11,7 @@ import argparse
 import math
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 from traitlets import Float, Integer
@@ -52,6 +52,18 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _plain_help(magic):
+    """``%%gevent?`` help as plain text: no reST ``::`` before the usage line, no double backticks."""
+    magic.__doc__ = magic.__doc__.replace("::\n\n", "", 1).replace("``", "")
+    return magic
+
+
+def _cell_only(name: str, cell: str | None) -> None:
+    """``%gevent`` on one line: the magic is a line magic too only so that ``%gevent?`` shows its help."""
+    if cell is None:
+        raise UsageError(f"%%{name} runs a cell: put %%{name} on the cell's first line and the code under it.")
+
+
 def last_run() -> Run | None:
     """The Run of the most recent ``%%gevent`` or ``%%tornado`` cell, or None."""
     return _last_run
@@ -76,7 +88,8 @@ class GeventTornadoMagics(Magics):
         "work waits, before the report flags it as blocking the loop (0: never flag).",
     ).tag(config=True)
 
-    @magic_arguments()
+    @_plain_help
+    @magic_arguments(name="%gevent")
     @argument(
         "--patch",
         action="store_true",
@@ -104,8 +117,8 @@ class GeventTornadoMagics(Magics):
     @_predict
     @_replay
     @output_can_be_silenced
-    @cell_magic
-    def gevent(self, line, cell):
+    @line_cell_magic
+    def gevent(self, line, cell=None):
         """Run the cell under gevent, in this kernel, and report what happened.
 
         Greenlets run on gevent's hub in the kernel's main thread. Monkey
@@ -115,6 +128,7 @@ class GeventTornadoMagics(Magics):
         and the greenlet switches. ``geventtornado_magics.last_run()`` returns
         the record.
         """
+        _cell_only("gevent", cell)
         args = self._parse(self.gevent, line)
         from .gevent_cell.runner import run_gevent_cell
 
@@ -134,7 +148,8 @@ class GeventTornadoMagics(Magics):
             return self._show_comparison(run(True), run(False), "without patching", line, args)
         return self._show(run(True), line, args)
 
-    @magic_arguments()
+    @_plain_help
+    @magic_arguments(name="%tornado")
     @argument(
         "--timeout",
         type=_seconds,
@@ -156,8 +171,8 @@ class GeventTornadoMagics(Magics):
     @_predict
     @_replay
     @output_can_be_silenced
-    @cell_magic
-    def tornado(self, line, cell):
+    @line_cell_magic
+    def tornado(self, line, cell=None):
         """Run the cell on this kernel's own event loop, Tornado style, and report what happened.
 
         Tornado 6 runs on asyncio, and the kernel's asyncio loop is already
@@ -173,6 +188,7 @@ class GeventTornadoMagics(Magics):
         a free connection), a timeline, and the callbacks the loop ran for the
         cell. ``geventtornado_magics.last_run()`` returns the record.
         """
+        _cell_only("tornado", cell)
         self._refuse_nesting()
         from .tornado_cell.reentry import run_until_complete
 
@@ -210,6 +226,7 @@ class GeventTornadoMagics(Magics):
         if running_cell() is not None:
             raise UsageError("%%tornado cannot run inside a %%tornado cell: put the code in the cell itself.")
 
+    @_plain_help
     @magic_arguments()
     @argument("-n", "--requests", type=int, default=20, help="How many requests (default 20, at most 10,000).")
     @argument(
@@ -259,6 +276,7 @@ class GeventTornadoMagics(Magics):
             title = f"{args.requests:,} requests of {args.path}"
         return compare_models(self.shell, list(urls), title, models, self._limits())
 
+    @_plain_help
     @magic_arguments()
     @argument("--stop", action="store_true", help="Stop this kernel's demo server.")
     @line_magic
@@ -286,8 +304,10 @@ class GeventTornadoMagics(Magics):
         try:
             return parse_argstring(magic, line)
         except UsageError as error:
+            # The parser's prog is the magic's name with one % ("%gevent" for a cell magic),
+            # and its usage starts with another.
             usage = magic.parser.format_usage().replace("::", "").strip()
-            raise UsageError(f"{error}\nusage: %{usage}") from None
+            raise UsageError(f"{error}\nusage: {usage}") from None
 
     def _show(self, run: Run, line: str, args, report=None):
         """Display the report (after questions, with ``--predict``; then the replay, with ``--replay``),

@@ -78,3 +78,12 @@ def test_main_command_works_in_a_fresh_virtual_environment(tmp_path):
     html = copy / "out" / "01_seed_tour.html"
     assert str(html) in done.stdout
     assert "%%gevent: 3 requests" in html.read_text()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebooks_name_the_installed_kernel_so_lab_opens_them_unchanged(path):
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    kernelspec = nbformat.read(path, as_version=4).metadata.kernelspec
+    installed = KernelSpecManager().get_kernel_spec(kernelspec.name)
+    assert kernelspec.display_name == installed.display_name

@@ -44,6 +44,18 @@ def test_help_lists_the_options(ip):
         assert option in doc
 
 
+@pytest.mark.parametrize("magic", ["gevent", "tornado"])
+def test_help_with_one_or_two_percent_signs_is_plain_text_with_the_cell_usage_line(ip, magic):
+    for query in (f"%{magic}?", f"%%{magic}?"):
+        with capture_output() as captured:
+            ip.run_cell(query)
+        assert "not found" not in captured.stdout, query
+        assert f"%%{magic} [--timeout SECONDS]" in captured.stdout or f"%%{magic} [--patch]" in captured.stdout
+        assert "``" not in captured.stdout and "::" not in captured.stdout
+    with pytest.raises(UsageError, match=f"%%{magic} runs a cell"):
+        ip.run_line_magic(magic, "")
+
+
 def test_value_namespace_and_display(ip):
     result, run, captured = gevent_cell(ip, "shared = 6\nshared * 7")
     assert result.result == 42 and ip.user_ns["shared"] == 6
