@@ -37,12 +37,13 @@ gevent.joinall(jobs)
 STDLIB_CHECK = """\
 import socket, ssl, time, select, selectors, threading, queue, greenlet, _socket
 from gevent.monkey import saved
+from geventtornado_magics.scope import unrestored
 print(socket.socket.__module__, ssl.SSLContext.__module__, time.sleep.__module__,
       select.select.__module__, selectors.DefaultSelector.__module__,
       threading.Thread.__module__, queue.Queue.__module__,
-      hasattr(select, 'epoll'), greenlet.gettrace(), dict(saved))
+      hasattr(select, 'epoll'), greenlet.gettrace(), dict(saved), unrestored())
 """
-STDLIB_OUTPUT = "socket ssl time select selectors threading queue True None {}"
+STDLIB_OUTPUT = "socket ssl time select selectors threading queue True None {} []"
 
 #: Counts what a leak would grow: file descriptors, threads, live greenlets.
 RESOURCES = """\

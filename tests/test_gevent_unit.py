@@ -16,7 +16,8 @@ from IPython.utils.capture import capture_output
 import geventtornado_magics
 from geventtornado_magics.cell import compile_cell
 from geventtornado_magics.gevent_cell.patching import ScopedPatching
-from geventtornado_magics.gevent_cell.switches import SwitchRecorder
+from geventtornado_magics.scope import Swaps, unrestored
+from geventtornado_magics.gevent_cell.switches import TRACE_FUNCTION, SwitchRecorder
 from geventtornado_magics.recorders.http_client import HttpClientRecorder
 from geventtornado_magics.recorders.naming import call_label, short_repr
 
@@ -239,18 +240,17 @@ def test_switch_recorder_chains_the_previous_tracer_and_never_raises():
     import gevent
 
     calls = []
-    previous = greenlet.settrace(lambda event, args: calls.append(event))
-    try:
 
-        def broken_line_of(frame):
-            raise RuntimeError("must not escape")
+    def broken_line_of(frame):
+        raise RuntimeError("must not escape")
 
+    with Swaps() as swaps:
+        swaps.swap_setting(TRACE_FUNCTION, greenlet.gettrace, greenlet.settrace, lambda event, args: calls.append(event))
         with SwitchRecorder(time.perf_counter(), broken_line_of, cap=100) as recorder:
             gevent.spawn(gevent.sleep, 0).join()
             assert greenlet.gettrace() == recorder._trace  # still installed: it never raised
         assert calls  # the tracer installed before ours saw every switch too
-    finally:
-        greenlet.settrace(previous)
+    assert unrestored() == []
     # Switches whose line lookup failed were dropped; only a finished greenlet's (no lookup) remains.
     assert all(line is None for *_, line in recorder.events)
 

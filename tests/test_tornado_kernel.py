@@ -39,39 +39,11 @@ ioloop.IOLoop.instance().start()
 #: Defines, in the kernel, what a user would check to see that no %%tornado cell left anything behind.
 LEFTOVERS = """\
 def _gtm_leftovers(baseline_tasks):
-    import asyncio, asyncio.events, signal
-    from tornado import gen
-    from tornado.ioloop import IOLoop
-    from tornado.httpclient import AsyncHTTPClient, HTTPClient
-    from tornado.simple_httpclient import SimpleAsyncHTTPClient
+    import asyncio
+    from geventtornado_magics.scope import unrestored
     from geventtornado_magics.tornado_cell.work import CELL
     loop = asyncio.get_running_loop()
-    problems = []
-    originals = [
-        (asyncio.events.Handle, '_run', 'asyncio.events'),
-        (IOLoop, 'start', 'tornado.ioloop'),
-        (IOLoop, 'run_sync', 'tornado.ioloop'),
-        (AsyncHTTPClient, 'fetch', 'tornado.httpclient'),
-        (HTTPClient, 'fetch', 'tornado.httpclient'),
-        (HTTPClient, '__init__', 'tornado.httpclient'),
-        (SimpleAsyncHTTPClient, '_connection_class', 'tornado.simple_httpclient'),
-        (gen.Runner, 'run', 'tornado.gen'),
-        (gen.Runner, '__init__', 'tornado.gen'),
-    ]
-    for cls, name, module in originals:
-        method = vars(cls)[name]
-        if method.__module__ != module or '<locals>' in method.__qualname__:
-            problems.append(f'{cls.__name__}.{name} is {method.__qualname__}')
-    if vars(AsyncHTTPClient)['__new__'].__func__.__qualname__ != 'AsyncHTTPClient.__new__':
-        problems.append('AsyncHTTPClient.__new__ is patched')
-    io_loop = IOLoop.current()
-    problems += [f'IOLoop.current().{name} is patched' for name in ('start', 'stop', 'run_sync', 'close') if name in vars(io_loop)]
-    if 'stop' in vars(loop):
-        problems.append('asyncio loop.stop is patched')
-    if loop.get_task_factory() is not None:
-        problems.append('a task factory is installed')
-    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        problems.append(f'SIGINT handler is {signal.getsignal(signal.SIGINT)}')
+    problems = unrestored()
     marked = [h for h in [*loop._ready, *loop._scheduled] if not h._cancelled and h._context.get(CELL) is not None]
     problems += [f'handle left: {h}' for h in marked]
     tasks = sorted(t.get_coro().__qualname__ for t in asyncio.all_tasks() if t is not asyncio.current_task())

@@ -13,7 +13,6 @@ from IPython.utils.capture import capture_output
 from tornado import gen
 from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 from tornado.ioloop import IOLoop
-from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
 import geventtornado_magics
 from geventtornado_magics.tornado_cell import transformer
@@ -22,6 +21,7 @@ from geventtornado_magics.tornado_cell.reentry import run_until_complete
 from geventtornado_magics.tornado_cell.tasks import CellTasks, coroutine_label
 from geventtornado_magics.tornado_cell.callbacks import LoopCallbacks
 from geventtornado_magics.tornado_cell.http import TornadoHttpRecorder
+from geventtornado_magics.scope import unrestored
 from geventtornado_magics.settings import Limits
 from geventtornado_magics.tornado_cell.portal import Portal, await_, in_portal
 
@@ -31,21 +31,6 @@ def tornado_cell(ip, body, options=""):
     with capture_output() as captured:
         result = ip.run_cell(f"%%tornado {options}\n{body}", store_history=True)
     return result, geventtornado_magics.last_run(), captured
-
-
-def patched_methods() -> dict:
-    """What a %%tornado cell changes while it runs, as it is now."""
-    return {
-        "Handle._run": vars(asyncio.events.Handle)["_run"],
-        "AsyncHTTPClient.fetch": vars(AsyncHTTPClient)["fetch"],
-        "AsyncHTTPClient.__new__": vars(AsyncHTTPClient)["__new__"],
-        "SimpleAsyncHTTPClient._connection_class": vars(SimpleAsyncHTTPClient)["_connection_class"],
-        "Runner.__init__": vars(gen.Runner)["__init__"],
-        "Runner.run": vars(gen.Runner)["run"],
-    }
-
-
-ORIGINALS = patched_methods()
 
 
 # -- the magic ---------------------------------------------------------------
@@ -107,7 +92,7 @@ def test_a_semicolon_silences_the_value(ip):
 def test_syntax_error_is_reported_like_a_cells(ip):
     result, _, _ = tornado_cell(ip, "x = (\n")
     assert isinstance(result.error_in_exec, SyntaxError)
-    assert patched_methods() == ORIGINALS
+    assert unrestored() == []
 
 
 def test_exception_keeps_the_report_and_the_cell_traceback(ip):
@@ -117,7 +102,7 @@ def test_exception_keeps_the_report_and_the_cell_traceback(ip):
     text = "\n".join(run.error._render_traceback_())
     assert "missing" in text and "tornado_cell" not in text
     assert len(captured.outputs) == 1
-    assert patched_methods() == ORIGINALS
+    assert unrestored() == []
 
 
 def test_top_level_await_and_blocking_calls_mix(ip, demo_url):
@@ -163,7 +148,7 @@ def test_timeout_cancels_the_cells_tasks(ip):
     assert type(result.error_in_exec).__name__ == "CellTimeout"
     assert ip.user_ns["forgotten"].cancelled()
     assert "--timeout 0.2" in str(run.error)
-    assert patched_methods() == ORIGINALS
+    assert unrestored() == []
 
 
 def test_no_trace_keeps_requests_and_tasks_and_drops_callbacks(ip, demo_url):
@@ -262,7 +247,7 @@ def test_loop_callbacks_records_kinds_lanes_and_lines():
     greet_line = next(line for _, _, _, _, label, line in events if label.endswith("greet"))
     assert greet_line == greet.__code__.co_firstlineno
     assert all(duration is not None and duration >= 0 for _, duration, *_ in events)
-    assert vars(asyncio.events.Handle)["_run"] is ORIGINALS["Handle._run"]
+    assert unrestored() == []
 
 
 def test_cell_tasks_names_asyncio_tasks_and_gen_coroutines_and_restores_the_factory():
@@ -294,7 +279,7 @@ def test_cell_tasks_names_asyncio_tasks_and_gen_coroutines_and_restores_the_fact
     ]
     assert all(r.end is not None and r.end >= r.spawned for r in records)
     assert factory is None
-    assert vars(gen.Runner)["run"] is ORIGINALS["Runner.run"]
+    assert unrestored() == []
 
 
 def test_cell_task_factory_takes_the_keywords_newer_pythons_pass():
@@ -350,7 +335,7 @@ def test_http_recorder_records_any_client_implementation_and_counts_past_the_cap
     assert (row.url, row.status, row.nbytes, row.error) == ("http://a/", 200, 5, None)
     assert row.queued == pytest.approx(0.2, abs=0.03) and row.duration == pytest.approx(0.05, abs=0.03)
     assert http.dropped == 1
-    assert vars(AsyncHTTPClient)["fetch"] is ORIGINALS["AsyncHTTPClient.fetch"]
+    assert unrestored() == []
 
 
 def test_http_recorder_times_the_queue_and_aborting_frees_the_client(demo_url):

@@ -40,6 +40,7 @@ from gevent import monkey
 from gevent.monkey import MonkeyPatchWarning, saved
 
 from ..run import Patching
+from ..scope import MISSING, Swaps
 
 #: The cooperative ``patch_*`` functions a cell may call, and the module each patches.
 SAFE = {
@@ -96,39 +97,28 @@ class ScopedPatching:
         self.report = Patching()
         self._modules = {name: importlib.import_module(name) for name in _PATCHABLE_MODULES}
         self._namespaces = {}
-        self._saved = {}
         self._monkey_functions = {}
+        self._swaps = Swaps()
         self._thread = threading.get_ident()
 
     def __enter__(self) -> ScopedPatching:
-        self._namespaces = {name: dict(vars(module)) for name, module in self._modules.items()}
-        self._saved = {name: dict(items) for name, items in saved.items()}
-        for name in (*SAFE, *REFUSED, "patch_all"):
-            self._monkey_functions[name] = getattr(monkey, name)
+        swaps = self._swaps
+        # gevent has no unpatch: the namespaces its patch_* functions change, and its
+        # record of the originals, are put back exactly as they are now.
+        self._namespaces = {name: swaps.keep(vars(module), name) for name, module in self._modules.items()}
+        swaps.keep(saved, "gevent.monkey.saved")
+        for module_name, originals in saved.items():
+            swaps.keep(originals, f"gevent.monkey.saved[{module_name!r}]")
         for name in SAFE:
-            setattr(monkey, name, self._cooperative(name) if self.allowed else self._refusal(name))
+            replacement = self._cooperative(name) if self.allowed else self._refusal(name)
+            self._monkey_functions[name] = swaps.swap(monkey, name, replacement)
         for name in REFUSED:
-            setattr(monkey, name, self._refusal(name))
-        monkey.patch_all = self._patch_all
+            self._monkey_functions[name] = swaps.swap(monkey, name, self._refusal(name))
+        self._monkey_functions["patch_all"] = swaps.swap(monkey, "patch_all", self._patch_all)
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self.restore()
-
-    def restore(self) -> None:
-        """Put every patched namespace and ``gevent.monkey`` back as they were."""
-        for name, original in self._monkey_functions.items():
-            setattr(monkey, name, original)
-        for name, module in self._modules.items():
-            namespace = vars(module)
-            before = self._namespaces[name]
-            for attr in [attr for attr in namespace if attr not in before]:
-                del namespace[attr]
-            for attr, value in before.items():
-                if namespace.get(attr, _MISSING) is not value:
-                    namespace[attr] = value
-        saved.clear()
-        saved.update(self._saved)
+        self._swaps.close()
 
     def patch_now(self) -> None:
         """Patch every safe module now, as ``patch_all()`` would in a script."""
@@ -142,7 +132,7 @@ class ScopedPatching:
             return self._monkey_functions["patch_all"](*args, **kwargs)
 
     def _cooperative(self, name):
-        original = self._monkey_functions[name]
+        original = getattr(monkey, name)
         module = SAFE[name]
 
         def patch(*args, **kwargs):
@@ -169,9 +159,9 @@ class ScopedPatching:
             before = self._namespaces[name]
             namespace = vars(module)
             for attr, value in list(namespace.items()):
-                original = before.get(attr, _MISSING)
+                original = before.get(attr, MISSING)
                 if (
-                    original is _MISSING
+                    original is MISSING
                     or value is original
                     or not callable(value)
                     or "_gtm_original" in getattr(value, "__dict__", {})
@@ -191,9 +181,6 @@ class ScopedPatching:
         refuse.__name__ = refuse.__qualname__ = name
         refuse.__doc__ = f"Left alone by %%gevent: {reason}."
         return refuse
-
-
-_MISSING = object()
 
 
 def _in_thread_only(thread: int, cooperative, original):
@@ -247,7 +234,6 @@ def _patching_call():
     The installed packages do not change during the call: one scan, then a
     selection from it per look-up.
     """
-    original = metadata.entry_points
     everything = []
 
     def entry_points(**selection):
@@ -255,12 +241,7 @@ def _patching_call():
             everything.append(original())
         return everything[0].select(**selection) if selection else everything[0]
 
-    metadata.entry_points = entry_points
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings(
-                "ignore", message="Monkey-patching ssl after ssl", category=MonkeyPatchWarning
-            )
-            yield
-    finally:
-        metadata.entry_points = original
+    with Swaps() as swaps, warnings.catch_warnings():
+        original = swaps.swap(metadata, "entry_points", entry_points)
+        warnings.filterwarnings("ignore", message="Monkey-patching ssl after ssl", category=MonkeyPatchWarning)
+        yield

@@ -34,6 +34,11 @@ from time import perf_counter
 
 import greenlet
 
+from ..scope import Swaps
+
+#: The place the recorder swaps, as ``scope`` names it (per thread, as greenlet keeps it).
+TRACE_FUNCTION = "greenlet's trace function"
+
 
 class SwitchRecorder:
     """Context manager: ``events`` yields ``(time, kind, origin_key, target_key, line)``.
@@ -69,13 +74,14 @@ class SwitchRecorder:
         self.running = id(greenlet.getcurrent())
         self.since = 0.0
         self._previous = None
+        self._swaps = Swaps()
 
     def __enter__(self) -> SwitchRecorder:
-        self._previous = greenlet.settrace(self._trace)
+        self._previous = self._swaps.swap_setting(TRACE_FUNCTION, greenlet.gettrace, greenlet.settrace, self._trace)
         return self
 
     def __exit__(self, *exc_info) -> None:
-        greenlet.settrace(self._previous)
+        self._swaps.close()
 
     def resume(self) -> None:
         """Trace again if greenlet removed the tracer (it passed on a Ctrl-C)."""

@@ -25,6 +25,7 @@ from time import perf_counter
 from typing import Callable
 
 from ..run import Request
+from ..scope import Swaps
 
 _Connection = http.client.HTTPConnection
 _Response = http.client.HTTPResponse
@@ -62,22 +63,21 @@ class HttpClientRecorder:
         self._lock = threading.Lock()
         #: ``(request, when its status line arrived)`` for the responses with a body.
         self._answered: list[tuple[Request, float]] = []
-        self._originals: dict[tuple[type, str], object] = {}
+        self._swaps = Swaps()
 
     def __enter__(self) -> HttpClientRecorder:
-        self._wrap(_Connection, "putrequest", self._putrequest)
-        self._wrap(_Connection, "endheaders", self._endheaders)
-        self._wrap(_Connection, "getresponse", self._getresponse)
+        wrap = self._swaps.wrap
+        wrap(_Connection, "putrequest", self._putrequest)
+        wrap(_Connection, "endheaders", self._endheaders)
+        wrap(_Connection, "getresponse", self._getresponse)
         for name in _READS:
-            self._wrap(_Response, name, self._reader)
-        self._wrap(_Response, "_close_conn", self._closer)
-        self._wrap(_Response, "close", self._closer)
+            wrap(_Response, name, self._reader)
+        wrap(_Response, "_close_conn", self._closer)
+        wrap(_Response, "close", self._closer)
         return self
 
     def __exit__(self, *exc_info) -> None:
-        for (cls, name), original in self._originals.items():
-            setattr(cls, name, original)
-        self._originals.clear()
+        self._swaps.close()
         # A response whose body was never read nor closed ended, for the cell,
         # when its status line arrived: ``urlopen(url).status`` is a whole request.
         for request, answered in self._answered:
@@ -86,14 +86,6 @@ class HttpClientRecorder:
 
     def _now(self) -> float:
         return perf_counter() - self.t0
-
-    def _wrap(self, cls, name, make_wrapper):
-        original = cls.__dict__[name]
-        self._originals[cls, name] = original
-        wrapper = make_wrapper(original)
-        wrapper.__name__ = wrapper.__qualname__ = name
-        wrapper.__wrapped__ = original
-        setattr(cls, name, wrapper)
 
     def _putrequest(self, original):
         recorder = self

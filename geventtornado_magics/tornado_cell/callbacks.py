@@ -40,6 +40,7 @@ from typing import Callable
 from tornado.ioloop import IOLoop
 from tornado.platform.asyncio import BaseAsyncIOLoop
 
+from ..scope import Swaps
 from .work import CellWork, function_of
 
 _Handle = events.Handle
@@ -85,15 +86,14 @@ class LoopCallbacks:
         self.dropped = 0
         #: The event of the callback running now (a gen.coroutine step may claim it).
         self._current: list | None = None
-        self._original = None
+        self._swaps = Swaps()
 
     def __enter__(self) -> LoopCallbacks:
-        self._original = _Handle.__dict__["_run"]
-        _Handle._run = self._wrap(self._original)
+        self._swaps.wrap(_Handle, "_run", self._wrap)
         return self
 
     def __exit__(self, *exc_info) -> None:
-        _Handle._run = self._original
+        self._swaps.close()
         # The callback running now (the cell's own last step) ends after the
         # recording does: it is timed up to here.
         if self._current is not None:
@@ -122,8 +122,6 @@ class LoopCallbacks:
                 event[1] = perf_counter() - start
                 recorder._current = outer
 
-        _run.__name__ = _run.__qualname__ = "_run"
-        _run.__wrapped__ = original
         return _run
 
     def busy_since(self) -> float | None:

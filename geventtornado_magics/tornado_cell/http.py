@@ -48,6 +48,7 @@ from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
 from .work import CellWork, outside_the_cell
 from ..run import Request
+from ..scope import Swaps
 from ..recorders.http_client import describe_error
 
 
@@ -108,26 +109,17 @@ class TornadoHttpRecorder:
         self.max_clients: dict[int, int] = {}
         self.ignored_arguments: list[IgnoredArguments] = []
         self._open: dict[int, _Fetch] = {}
-        self._originals: dict[tuple[type, str], object] = {}
+        self._swaps = Swaps()
         self._connection_hook = None
 
     def __enter__(self) -> TornadoHttpRecorder:
-        self._wrap(AsyncHTTPClient, "fetch", self._fetch)
-        self._wrap(AsyncHTTPClient, "__new__", self._new)
-        self._connection_hook = self._wrap(SimpleAsyncHTTPClient, "_connection_class", self._connection_class)
+        self._swaps.wrap(AsyncHTTPClient, "fetch", self._fetch)
+        self._swaps.wrap(AsyncHTTPClient, "__new__", self._new)
+        self._connection_hook = self._swaps.wrap(SimpleAsyncHTTPClient, "_connection_class", self._connection_class)
         return self
 
     def __exit__(self, *exc_info) -> None:
-        for (cls, name), original in self._originals.items():
-            setattr(cls, name, original)
-        self._originals.clear()
-
-    def _wrap(self, cls, name, make_wrapper):
-        original = cls.__dict__[name]
-        self._originals[cls, name] = original
-        wrapper = make_wrapper(original)
-        setattr(cls, name, staticmethod(wrapper) if isinstance(original, staticmethod) else wrapper)
-        return wrapper
+        self._swaps.close()
 
     def _now(self) -> float:
         return perf_counter() - self.t0
@@ -177,7 +169,6 @@ class TornadoHttpRecorder:
             future.add_done_callback(lambda done: recorder._finished(pending), context=outside_the_cell())
             return future
 
-        fetch.__wrapped__ = original
         return fetch
 
     def _connection_class(self, original):

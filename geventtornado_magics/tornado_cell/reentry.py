@@ -15,7 +15,7 @@ callbacks that are due), with three differences that make the nesting safe:
 
 * the kernel's Task, whose step we are inside of, is set aside as the
   current task (``asyncio.tasks._leave_task``), so that other tasks may step,
-  and restored after (``_enter_task``);
+  and restored after (``_enter_task``), through ``scope.Swaps``;
 * a callback whose ``contextvars.Context`` is already entered, further up the
   stack, cannot run now (``Context.run`` would raise): it is kept aside and
   put back at the front of the queue, to run when the outer loop gets to it;
@@ -36,12 +36,15 @@ coroutine runs on a new loop, as ``asyncio.run`` would, which is closed after.
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 from asyncio import tasks as asyncio_tasks
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from tornado.ioloop import IOLoop
+
+from ..scope import Swaps
 
 T = TypeVar("T")
 
@@ -60,28 +63,41 @@ def run_until_complete(coro: Coroutine[Any, Any, T]) -> T:
 
 def _reenter(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> T:
     task = loop.create_task(coro)
-    outer_task = asyncio.current_task(loop)
     due_for_outer = len(loop._ready)
     kept_aside: list[asyncio.Handle] = []
-    if outer_task is not None:
-        asyncio_tasks._leave_task(loop, outer_task)
-    try:
+    with Swaps() as swaps:
+        # The kernel's Task is current again after, whatever happens; it changes from cell to cell.
+        swaps.swap_setting(
+            f"the current task of the loop at {id(loop):#x}",
+            lambda: asyncio.current_task(loop),
+            functools.partial(_make_current, loop),
+            None,
+            lasting=False,
+        )
         try:
-            while not task.done():
-                _run_once(loop, kept_aside)
-        except KeyboardInterrupt:
-            # Ctrl-C outside the cell's own handling: stop the cell, let it clean up, then pass it on.
-            task.cancel()
-            while not task.done():
-                _run_once(loop, kept_aside)
-            raise
-    finally:
-        if outer_task is not None:
-            asyncio_tasks._enter_task(loop, outer_task)
-        loop._ready.extendleft(reversed(kept_aside))
-        while len(loop._ready) < due_for_outer:
-            loop._ready.append(asyncio.Handle(_nothing, (), loop))
+            try:
+                while not task.done():
+                    _run_once(loop, kept_aside)
+            except KeyboardInterrupt:
+                # Ctrl-C outside the cell's own handling: stop the cell, let it clean up, then pass it on.
+                task.cancel()
+                while not task.done():
+                    _run_once(loop, kept_aside)
+                raise
+        finally:
+            loop._ready.extendleft(reversed(kept_aside))
+            while len(loop._ready) < due_for_outer:
+                loop._ready.append(asyncio.Handle(_nothing, (), loop))
     return task.result()
+
+
+def _make_current(loop: asyncio.AbstractEventLoop, task: asyncio.Task | None) -> None:
+    """Make ``task`` the loop's current task (None: no task), as asyncio's own steps do."""
+    current = asyncio.current_task(loop)
+    if current is not None:
+        asyncio_tasks._leave_task(loop, current)
+    if task is not None:
+        asyncio_tasks._enter_task(loop, task)
 
 
 def _run_once(loop, kept_aside: list[asyncio.Handle]) -> None:

@@ -39,6 +39,7 @@ from .callbacks import LoopCallbacks
 from ..recorders.naming import numbered
 from .http import TornadoHttpRecorder
 from ..run import CellTimeout, Event, Run, Task
+from ..scope import Swaps
 from ..settings import Limits, dropped_past_caps
 from .portal import Portal
 from .script_style import BlockingLoop, CallbackFetch
@@ -161,7 +162,7 @@ class _Stopper:
         self._armed = False
         self._interrupt_requested = False
         self._timer = None
-        self._previous_handler = None
+        self._swaps = Swaps()
 
     def __enter__(self) -> _Stopper:
         loop = asyncio.get_running_loop()
@@ -169,15 +170,20 @@ class _Stopper:
         if self.timeout:
             self._timer = loop.call_later(self.timeout, self._stop, "timeout", context=outside_the_cell())
         if threading.current_thread() is threading.main_thread():
-            self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
+            self._swaps.swap_setting(
+                "the SIGINT handler",
+                lambda: signal.getsignal(signal.SIGINT),
+                _sigint_handler,
+                self._on_sigint,
+                lasting=False,
+            )
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._armed = False
         if self._timer is not None:
             self._timer.cancel()
-        if self._previous_handler is not None:
-            signal.signal(signal.SIGINT, self._previous_handler)
+        self._swaps.close()
         self._delivered = exc_type is asyncio.CancelledError
 
     def _on_sigint(self, signum, frame) -> None:
@@ -202,6 +208,10 @@ class _Stopper:
             # The task still owes a CancelledError: receive it here, not in the cleanup.
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.sleep(0)
+
+
+def _sigint_handler(handler) -> None:
+    signal.signal(signal.SIGINT, handler)
 
 
 def _user_error(exc: BaseException, stopper: _Stopper, cell: CompiledCell, timeout) -> BaseException:

@@ -48,6 +48,7 @@ from tornado import gen
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.ioloop import IOLoop
 
+from ..scope import Swaps
 from .work import CellWork, first_done, function_of
 from .portal import await_, in_portal
 
@@ -72,6 +73,7 @@ class BlockingLoop:
         self.frame_line = frame_line
         self.used: list[tuple[str, int | None]] = []
         self._real = {}
+        self._swaps = Swaps()
         self._stopped: asyncio.Future | None = None
         self._stop_requested = False
         self._running = False
@@ -79,15 +81,13 @@ class BlockingLoop:
     def __enter__(self) -> BlockingLoop:
         for name in self._METHODS:
             self._real[name] = getattr(self.io_loop, name)
-            setattr(self.io_loop, name, getattr(self, name))
+            self._swaps.swap(self.io_loop, name, getattr(self, name))
         self._real["asyncio stop"] = self.work.loop.stop
-        self.work.loop.stop = self._stop_asyncio_loop
+        self._swaps.swap(self.work.loop, "stop", self._stop_asyncio_loop)
         return self
 
     def __exit__(self, *exc_info) -> None:
-        for name in self._METHODS:
-            self.io_loop.__dict__.pop(name, None)
-        self.work.loop.__dict__.pop("stop", None)
+        self._swaps.close()
 
     def start(self) -> None:
         """Run the loop until the cell's work is done or ``stop()`` is called."""
@@ -203,15 +203,14 @@ class CallbackFetch:
         self.work = work
         self.frame_line = frame_line
         self.uses: list[tuple[str, int | None]] = []
-        self._original = None
+        self._swaps = Swaps()
 
     def __enter__(self) -> CallbackFetch:
-        self._original = AsyncHTTPClient.__dict__["fetch"]
-        AsyncHTTPClient.fetch = self._fetch(self._original)
+        self._swaps.wrap(AsyncHTTPClient, "fetch", self._fetch)
         return self
 
     def __exit__(self, *exc_info) -> None:
-        AsyncHTTPClient.fetch = self._original
+        self._swaps.close()
 
     def _fetch(self, original):
         patch = self
@@ -233,7 +232,6 @@ class CallbackFetch:
             future.add_done_callback(_deliver_to(callback, request))
             return future
 
-        fetch.__wrapped__ = original
         return fetch
 
 

@@ -16,30 +16,30 @@ from __future__ import annotations
 
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
+from ..scope import Swaps
+
 
 class OneRequestAtATime:
     """Context manager: every simple HTTP client runs at most one request at a time."""
 
     def __init__(self):
-        self._saved: dict[SimpleAsyncHTTPClient, int] = {}
-        self._original = None
+        self._swaps = Swaps()
 
     def __enter__(self) -> OneRequestAtATime:
-        self._original = SimpleAsyncHTTPClient.__dict__["fetch_impl"]
-        saved, original = self._saved, self._original
-
-        def fetch_impl(client, request, callback):
-            if client not in saved:
-                saved[client] = client.max_clients
-                client.max_clients = 1
-            return original(client, request, callback)
-
-        fetch_impl.__wrapped__ = original
-        SimpleAsyncHTTPClient.fetch_impl = fetch_impl
+        self._swaps.wrap(SimpleAsyncHTTPClient, "fetch_impl", self._fetch_impl)
         return self
 
     def __exit__(self, *exc_info) -> None:
-        SimpleAsyncHTTPClient.fetch_impl = self._original
-        for client, max_clients in self._saved.items():
-            client.max_clients = max_clients
-        self._saved.clear()
+        self._swaps.close()
+
+    def _fetch_impl(self, original):
+        swaps = self._swaps
+        serialized: set[int] = set()
+
+        def fetch_impl(client, request, callback):
+            if id(client) not in serialized:
+                serialized.add(id(client))
+                swaps.swap(client, "max_clients", 1)
+            return original(client, request, callback)
+
+        return fetch_impl

@@ -31,6 +31,7 @@ from typing import Callable
 
 from tornado import gen
 
+from ..scope import Swaps
 from .work import CellWork, outside_the_cell
 from ..recorders.http_client import describe_error
 from ..recorders.naming import call_label, short_repr
@@ -108,23 +109,19 @@ class CellTasks:
         self._recorded: set[int] = set()
         self._stepping: int | None = None
         self._previous_factory = None
-        self._runner_methods: dict[str, object] = {}
+        self._swaps = Swaps()
 
     def __enter__(self) -> CellTasks:
         loop = self.work.loop
-        self._previous_factory = loop.get_task_factory()
-        loop.set_task_factory(self._task_factory)
-        for name, make in (("__init__", self._runner_init), ("run", self._runner_run)):
-            original = _Runner.__dict__[name]
-            self._runner_methods[name] = original
-            setattr(_Runner, name, make(original))
+        self._previous_factory = self._swaps.swap_setting(
+            f"the task factory of the loop at {id(loop):#x}", loop.get_task_factory, loop.set_task_factory, self._task_factory
+        )
+        self._swaps.wrap(_Runner, "__init__", self._runner_init)
+        self._swaps.wrap(_Runner, "run", self._runner_run)
         return self
 
     def __exit__(self, *exc_info) -> None:
-        for name, original in self._runner_methods.items():
-            setattr(_Runner, name, original)
-        self._runner_methods.clear()
-        self.work.loop.set_task_factory(self._previous_factory)
+        self._swaps.close()
 
     def current_key(self) -> int | None:
         if self._stepping is not None:
