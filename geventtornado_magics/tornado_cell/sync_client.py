@@ -27,6 +27,7 @@ from typing import Callable
 from tornado.httpclient import AsyncHTTPClient, HTTPClient
 from tornado.ioloop import IOLoop
 
+from ..scope import Swaps
 from .portal import await_, in_portal
 from .work import CellWork
 
@@ -47,21 +48,15 @@ class BlockingHttpClient:
         self.work = work
         self.frame_line = frame_line
         self.uses: list[int | None] = []
-        self._originals: dict[str, object] = {}
+        self._swaps = Swaps()
 
     def __enter__(self) -> BlockingHttpClient:
-        for name, make in (("__init__", self._init), ("fetch", self._fetch)):
-            original = HTTPClient.__dict__[name]
-            self._originals[name] = original
-            wrapper = make(original)
-            wrapper.__wrapped__ = original
-            setattr(HTTPClient, name, wrapper)
+        self._swaps.wrap(HTTPClient, "__init__", self._init)
+        self._swaps.wrap(HTTPClient, "fetch", self._fetch)
         return self
 
     def __exit__(self, *exc_info) -> None:
-        for name, original in self._originals.items():
-            setattr(HTTPClient, name, original)
-        self._originals.clear()
+        self._swaps.close()
 
     def _init(self, original):
         patch = self
