@@ -201,6 +201,7 @@ def test_ctrl_c_interrupts_the_cell_and_the_next_cell_runs(kernel):
     assert reply.status == "error" and reply.error["ename"] == "KeyboardInterrupt"
     assert reply.finished - reply.started < 6, "well before the 10 s requests end"
     assert len(reply.displays) == 1
+    assert "KeyboardInterrupt" not in reply.stderr, "no gevent block with a timestamp above the report"
     states = last_run(kernel, "sorted(t.state for t in _g.last_run().tasks)")
     assert states == "['killed', 'killed', 'killed']"
     assert kernel.ok(STDLIB_CHECK).stdout.strip() == STDLIB_OUTPUT

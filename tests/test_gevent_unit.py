@@ -126,6 +126,19 @@ def test_a_pools_helper_greenlet_is_named_after_the_call_that_made_it(ip):
     assert not [name for name in names if "GroupMappingMixin" in name]
 
 
+def test_failed_greenlets_are_one_line_each_not_gevents_tracebacks(ip):
+    from gevent import get_hub
+
+    body = "import gevent\ndef boom(n):\n    raise ValueError(f'bad {n}')\n"
+    body += "gevent.joinall([gevent.spawn(boom, n) for n in range(8)])"
+    _, run, captured = gevent_cell(ip, body)
+    lines = captured.stderr.splitlines()
+    assert lines[:5] == [f"greenlet boom({n}) failed: ValueError: bad {n}" for n in range(5)]
+    assert lines[5:] == ["… more greenlets failed: the report below lists every one"]
+    assert [task.state for task in run.tasks] == ["failed"] * 8, "the report has every failure"
+    assert "print_exception" not in vars(get_hub()), "the hub prints as gevent does again after the cell"
+
+
 def test_last_run_is_the_latest(ip):
     gevent_cell(ip, "'first'")
     _, run, _ = gevent_cell(ip, "'second'")

@@ -31,6 +31,7 @@ from ..recorders.blocking import THRESHOLD, BlockingWatch, Stretch
 from .switches import SwitchRecorder
 from ..recorders.http_client import HttpClientRecorder, describe_error
 from ..recorders.naming import numbered, short_repr
+from .failures import QuietFailures
 from .spawned import GRACE, SpawnedGreenlets
 from ..run import CellTimeout, Event, Run, Task
 from ..settings import Limits, dropped_past_caps
@@ -66,6 +67,7 @@ def run_gevent_cell(
         patching = stack.enter_context(ScopedPatching(allowed=allow_patching))
         http = stack.enter_context(HttpClientRecorder(t0, lambda: id(getcurrent()), limits.requests))
         spawned = stack.enter_context(SpawnedGreenlets(t0, limits.tasks))
+        stack.enter_context(QuietFailures(hub, spawned))
         switches = (
             stack.enter_context(SwitchRecorder(t0, cell.line_of, limits.events)) if trace else None
         )

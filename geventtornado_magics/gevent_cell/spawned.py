@@ -43,6 +43,8 @@ class SpawnedGreenlets:
         self.t0 = t0
         self.cap = cap
         self.spawned: list[tuple[Greenlet, float, int, str]] = []
+        #: The name of each spawned greenlet, by ``id(greenlet)``.
+        self.names: dict[int, str] = {}
         self.finished: dict[int, float] = {}
         self.killed: set[int] = set()
         #: Killed, but still in their cleanup after ``GRACE`` s: killed again.
@@ -65,7 +67,8 @@ class SpawnedGreenlets:
         if len(self.spawned) >= self.cap:
             self.dropped += 1
             return
-        self.spawned.append((glet, now, id(getcurrent()), _name_of(glet)))
+        name = self.names[id(glet)] = _name_of(glet)
+        self.spawned.append((glet, now, id(getcurrent()), name))
         glet.rawlink(self._on_finish)
 
     def _on_finish(self, glet: Greenlet) -> None:
