@@ -14,6 +14,7 @@ the hub instance (``Hub.handle_error``); this replaces the printing only.
 from __future__ import annotations
 
 from ..render.summary import error_text
+from ..scope import Swaps
 from .spawned import SpawnedGreenlets
 
 #: Failed greenlets said one line each; past it, one line says there were more.
@@ -28,13 +29,14 @@ class QuietFailures:
         self.spawned = spawned
         self.lines = lines
         self.failed = 0
+        self._swaps = Swaps()
 
     def __enter__(self) -> QuietFailures:
-        self.hub.print_exception = self._print
+        self._swaps.swap(self.hub, "print_exception", self._print)
         return self
 
     def __exit__(self, *exc_info) -> None:
-        del self.hub.print_exception  # the class's method again
+        self._swaps.close()  # the class's method again
 
     def _print(self, context, kind, value, tb) -> None:
         stream = self.hub.exception_stream
