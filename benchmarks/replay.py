@@ -24,9 +24,8 @@ import sys
 from time import perf_counter
 
 import geventtornado_magics
-from geventtornado_magics.player import replay_bundle
 from geventtornado_magics.predict import Quiz, questions
-from geventtornado_magics.render.replay import PLAYER_CONTEXT, frame_html, with_playheads
+from geventtornado_magics.render.replay import PLAYER_CONTEXT, frame_html, storyboard_bundle, with_playheads
 from geventtornado_magics.render.svg import render_svg
 from geventtornado_magics.render.timeline import build_timeline
 
@@ -61,7 +60,7 @@ def measure(shell, model: str, url: str, n: int) -> dict:
         pass
     run = geventtornado_magics.last_run()
     replay_s, replay = timed(run.replay)
-    bundle_s, bundle = timed(lambda: replay_bundle(replay))
+    bundle_s, bundle = timed(lambda: storyboard_bundle(replay))
     frame_s, frame = timed(lambda: first_frame(replay))
     questions_s, asked = timed(lambda: questions(run))
     run.questions = asked

@@ -1,39 +1,46 @@
-"""The replay player: ipywidgets controls over a Replay's frames, with the storyboard as its fallback.
+"""The replay player: ipywidgets controls over a Replay's frames, shown above the static storyboard.
 
-A Replay displays as one bundle: the player (``application/vnd.jupyter.widget-view+json``)
-where a live kernel has ipywidgets, and always the static storyboard
-(``text/html``) and its text. A front end that cannot show the widget (a saved
-notebook reopened without its kernel, an untrusted one, nbconvert, GitHub)
-shows the storyboard instead. Stepping never re-runs the cell: every frame is
-drawn from the recorded Run.
+A Replay displays as two outputs: the player, where a live kernel has
+ipywidgets, then the storyboard (``text/html``, and its text). They are two
+outputs, not one bundle with a fallback, because a front end that has a widget
+view in a bundle shows nothing else of it: JupyterLab, reopening a saved
+notebook whose widgets died with its kernel, shows "Error displaying widget:
+model not found" (``jupyterlab_widgets/src/renderer.ts``), never the bundle's
+``text/html``. So the storyboard is an output of its own, which every host
+shows: a saved or untrusted notebook, nbconvert's HTML, GitHub. Stepping
+never re-runs the cell: every frame is drawn from the recorded Run.
 """
 
 from __future__ import annotations
 
-from .render.replay import PLAYER_CONTEXT, frame_html, storyboard_html, storyboard_text, with_playheads
+from IPython import get_ipython
+from IPython.display import display
+
+from .render.replay import PLAYER_CONTEXT, frame_html, storyboard_bundle, with_playheads
 from .render.svg import render_svg
 from .render.timeline import build_timeline
 from .replay import Replay
 
+WIDGET = "application/vnd.jupyter.widget-view+json"
+#: What a host that cannot show the player shows in its place.
+PLAYER_TEXT = "Replay player: run the cell again in a live kernel to step through it. The storyboard below has its key steps."
 #: Play speeds, in steps a second, and the Play widget's interval for each.
 SPEEDS = {"1 step/s": 1000, "2 steps/s": 500, "5 steps/s": 200, "10 steps/s": 100, "25 steps/s": 40}
 
 
-def replay_bundle(replay: Replay) -> dict:
+def show(replay: Replay) -> None:
+    """Display the player (where widgets can show), then the storyboard."""
     timeline = build_timeline(replay.run)
-    bundle = {"text/html": storyboard_html(replay, timeline), "text/plain": storyboard_text(replay)}
     player = make_player(replay, timeline)
     if player is not None:
-        view = player._repr_mimebundle_()
-        bundle["application/vnd.jupyter.widget-view+json"] = view["application/vnd.jupyter.widget-view+json"]
-    return bundle
+        display({WIDGET: player._repr_mimebundle_()[WIDGET], "text/plain": PLAYER_TEXT}, raw=True)
+    display(storyboard_bundle(replay, timeline), raw=True)
 
 
 def make_player(replay: Replay, timeline=None):
     """The player widget, or None where widgets cannot show (no ipywidgets, no kernel, nothing to step)."""
     try:
         import ipywidgets as widgets
-        from IPython import get_ipython
     except ImportError:
         return None
     shell = get_ipython()

@@ -294,10 +294,10 @@ class Replay:
                 best_time, peak = time, current
         return best_time, peak
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        from .player import replay_bundle
+    def _ipython_display_(self):
+        from .player import show
 
-        return replay_bundle(self)
+        show(self)
 
     def __repr__(self) -> str:
         from .render.replay import storyboard_text

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from geventtornado_magics.player import replay_bundle
+from geventtornado_magics.player import PLAYER_TEXT, WIDGET
 from geventtornado_magics.predict import Quiz, questions
-from geventtornado_magics.render.replay import PLAYHEAD
+from geventtornado_magics.render.replay import PLAYHEAD, storyboard_bundle
 
 from .test_render import gevent_run, tornado_run
 from .test_render_browser import (  # noqa: F401 - browser is a fixture
@@ -31,7 +31,7 @@ PLAYHEAD_RGB = tuple(int(PLAYHEAD[i : i + 2], 16) for i in (1, 3, 5))
 
 
 def storyboard(run) -> str:
-    return replay_bundle(run.replay())["text/html"]
+    return storyboard_bundle(run.replay())["text/html"]
 
 
 def quiz(run) -> str:
@@ -74,15 +74,17 @@ def test_nbconvert_shows_the_storyboard_not_the_widget(browser, tmp_path):
     nbformat = pytest.importorskip("nbformat")
     nbconvert = pytest.importorskip("nbconvert")
     run = gevent_run(3)
-    data = replay_bundle(run.replay())
-    # As a live kernel sends it: the player's view beside the storyboard, no widget state saved.
-    data["application/vnd.jupyter.widget-view+json"] = {"version_major": 2, "version_minor": 0, "model_id": "0" * 32}
+    # As a live kernel sends them: the player, then the storyboard; no widget state saved.
+    player = {WIDGET: {"version_major": 2, "version_minor": 0, "model_id": "0" * 32}, "text/plain": PLAYER_TEXT}
     notebook = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("geventtornado_magics.last_run().replay()")
-    cell.outputs = [nbformat.v4.new_output("display_data", data=data)]
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data=player),
+        nbformat.v4.new_output("display_data", data=storyboard_bundle(run.replay())),
+    ]
     notebook.cells = [cell]
     html, _ = nbconvert.HTMLExporter(template_name="lab").from_notebook_node(notebook)
-    assert "Replay of %%gevent" in html and "0" * 32 not in html
+    assert "Replay of %%gevent" in html and "0" * 32 not in html and "Replay player: run the cell again" in html
     shown = screenshot(browser, html, tmp_path / "nbconvert.png", size="1100,1600")
     hidden = screenshot(browser, with_css(html, ".gtm-replay img{visibility:hidden}"), tmp_path / "hidden.png", size="1100,1600")
     pixels, box = changed(shown, hidden)

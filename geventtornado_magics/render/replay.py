@@ -151,6 +151,10 @@ def storyboard_html(replay: Replay, timeline: Timeline | None = None) -> str:
     return "".join(parts)
 
 
+def storyboard_bundle(replay: Replay, timeline: Timeline | None = None) -> dict[str, str]:
+    return {"text/html": storyboard_html(replay, timeline), "text/plain": storyboard_text(replay)}
+
+
 def storyboard_text(replay: Replay) -> str:
     """The key steps in words, for terminal IPython."""
     lines = [f"Replay of %%{replay.run.model}: {plural(len(replay.steps), 'step')} over {seconds(replay.run.wall)}"]
