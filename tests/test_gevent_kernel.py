@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
 import time
 
 import pytest
@@ -372,3 +373,71 @@ def test_the_first_gevent_cell_nested_in_a_tornado_cell_leaves_gevent_whole():
             assert reply.value == "[True, True, True]"
     finally:
         fresh.shutdown()
+
+
+# -- the record stays true: requests that fail early or late, and requests from threads ------------
+
+
+@pytest.fixture(scope="module")
+def cut_short_url():
+    """A loopback server that promises a 100-byte body, sends 10 bytes, and closes the connection."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:  # closed: the module's tests are done
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/"
+    server.close()
+
+
+@pytest.mark.parametrize(
+    "fetch",
+    ["urllib.request.urlopen(CUT).read()", "requests.get(CUT).content"],
+    ids=["urllib", "requests"],
+)
+def test_a_body_cut_short_is_a_failed_request(kernel, cut_short_url, fetch):
+    reply = kernel.execute(f"%%gevent --patch\nimport urllib.request, requests\nCUT = {cut_short_url!r}\n{fetch}\n")
+    assert reply.status == "error"
+    rows = last_run(kernel, "[(r.status, r.error, r.end is not None) for r in _g.last_run().requests]")
+    assert rows == "[(200, 'IncompleteRead(10 bytes read, 90 more expected)', True)]"
+    assert "1 request (0 ok, 1 failed)" in reply.displays[0]["text/plain"]
+
+
+@pytest.mark.parametrize(
+    "path, error",
+    [("/delay/0 x", "InvalidURL: URL can't contain control characters."), ("/délai", "UnicodeEncodeError: 'ascii'")],
+    ids=["space", "non-ascii"],
+)
+def test_a_request_refused_before_it_is_sent_is_a_failed_row(kernel, path, error):
+    reply = kernel.execute(f"%%gevent --patch\nimport urllib.request\nurllib.request.urlopen(DEMO + {path!r})\n")
+    assert reply.status == "error"
+    rows = eval(last_run(kernel, "[(r.status, r.error, r.end) for r in _g.last_run().requests]"))
+    [(status, got, end)] = rows
+    assert status is None and got.startswith(error) and end is not None, "failed, not open for ever"
+    assert "1 request (0 ok, 1 failed)" in reply.displays[0]["text/plain"]
+
+
+def test_requests_from_threads_the_cell_starts_are_recorded(kernel):
+    reply = kernel.ok(
+        "%%gevent --patch\n"
+        "import threading, urllib.request\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "fetch = lambda url: urllib.request.urlopen(url).read()\n"
+        "worker = threading.Thread(target=fetch, args=(DEMO + '/delay/0.2',), name='fetcher')\n"
+        "worker.start()\n"
+        "with ThreadPoolExecutor(2, thread_name_prefix='pool') as pool:\n"
+        "    list(pool.map(fetch, [DEMO + '/delay/0.2'] * 2))\n"
+        "worker.join()\n"
+    )
+    text = reply.displays[0]["text/plain"]
+    assert "no HTTP requests" not in text and "3 requests (3 ok, 0 failed)" in text
+    rows = last_run(kernel, "sorted((r.task, r.status) for r in _g.last_run().requests)")
+    assert rows == "[('fetcher', 200), ('pool_0', 200), ('pool_1', 200)]"

@@ -239,14 +239,23 @@ def test_http_recorder_counts_bytes_and_errors(demo_url):
     assert urllib.request.urlopen.__module__ == "urllib.request"
 
 
-def test_http_recorder_ignores_other_threads_and_counts_past_the_cap(demo_url):
-    with HttpClientRecorder(time.perf_counter(), lambda: None, cap=1) as recorder:
-        worker = threading.Thread(target=lambda: urllib.request.urlopen(f"{demo_url}/delay/0").read())
-        worker.start()
-        worker.join()
+def test_http_recorder_takes_threads_started_inside_not_before_and_counts_past_the_cap(demo_url):
+    def fetch():
+        urllib.request.urlopen(f"{demo_url}/delay/0").read()
+
+    go = threading.Event()
+    earlier = threading.Thread(target=lambda: go.wait(5) and fetch(), name="earlier")
+    earlier.start()
+    with HttpClientRecorder(time.perf_counter(), lambda: threading.current_thread().name, cap=2) as recorder:
+        go.set()
+        earlier.join(5)  # a thread running before the cell: its request is not the cell's
+        started = threading.Thread(target=fetch, name="started")
+        started.start()
+        started.join(5)
         for _ in range(3):
-            urllib.request.urlopen(f"{demo_url}/delay/0").read()
-    assert len(recorder.requests) == 1 and recorder.dropped == 2
+            fetch()
+    assert recorder.request_tasks == ["started", threading.current_thread().name]
+    assert recorder.dropped == 2
 
 
 def test_switch_recorder_chains_the_previous_tracer_and_never_raises():

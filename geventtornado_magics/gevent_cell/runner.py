@@ -18,6 +18,7 @@ recorder and patch is undone, and a Run is returned. The caller re-raises
 from __future__ import annotations
 
 import contextlib
+import threading
 from itertools import chain
 from time import perf_counter, process_time
 
@@ -65,7 +66,7 @@ def run_gevent_cell(
         hub = stack.enter_context(_hub_parented_here())
         had_threadpool = hub._threadpool is not None
         patching = stack.enter_context(ScopedPatching(allowed=allow_patching))
-        http = stack.enter_context(HttpClientRecorder(t0, lambda: id(getcurrent()), limits.requests))
+        http = stack.enter_context(HttpClientRecorder(t0, _requester(), limits.requests))
         spawned = stack.enter_context(SpawnedGreenlets(t0, limits.tasks))
         stack.enter_context(QuietFailures(hub, spawned))
         switches = (
@@ -152,6 +153,16 @@ def _hub_parented_here():
         hub.parent = main
 
 
+def _requester():
+    """Who makes a request: in the cell's thread the greenlet's key, in a thread the cell started its name."""
+    cell_thread = threading.get_ident()
+
+    def requester() -> int | str:
+        return id(getcurrent()) if threading.get_ident() == cell_thread else threading.current_thread().name
+
+    return requester
+
+
 def _deadline(timeout: float | None):
     if not timeout:
         return contextlib.nullcontext()
@@ -180,6 +191,8 @@ class _Lanes:
         self._names.update(numbered((id(glet), label) for glet, _, _, label in spawned.spawned))
 
     def name(self, key, glet=None) -> str:
+        if isinstance(key, str):  # a thread the cell started, by its name
+            return key
         name = self._names.get(key)
         if name is None:
             name = self._names[key] = getattr(glet, "name", None) or f"greenlet-{len(self._names) - 1}"

@@ -12,9 +12,18 @@ library made it:
 * ``HTTPResponse`` reads count body bytes, and ``_close_conn``/``close``
   end the request (the body was read to the end, or the caller closed it).
 
-The methods are wrapped on the classes for the duration of the cell, and only
-requests started in the cell's thread are recorded: a background thread's
-requests are not the cell's.
+A request is a failed one when any of these raises (``InvalidURL`` in
+``putrequest``, a refused connection in ``endheaders``...), and when the
+connection closes in the middle of a read with part of the body, by its
+``Content-Length``, still to come: ``http.client`` raises ``IncompleteRead``
+for ``urllib``, while for ``requests`` it is urllib3 that notices, above
+these methods.
+
+The methods are wrapped on the classes for the duration of the cell. The
+requests recorded are those of the cell's thread and of the threads started
+while it runs (a ``threading.Thread`` or a thread pool the cell starts): a
+thread that was already running, say a background fetcher from an earlier
+cell, is not the cell's.
 """
 
 from __future__ import annotations
@@ -43,10 +52,11 @@ _READS = ("read", "read1", "readinto", "readline", "_safe_read")
 
 
 class HttpClientRecorder:
-    """Context manager recording ``http.client`` requests made in this thread.
+    """Context manager recording the cell's ``http.client`` requests (see the module's docstring).
 
-    ``current_task()`` names who is making the request (a greenlet's key);
-    ``t0`` is the cell's start on the ``perf_counter`` clock.
+    ``current_task()`` names who is making the request (a greenlet's key, a
+    thread's name); ``t0`` is the cell's start on the ``perf_counter`` clock.
+    ``all_threads`` records every thread's requests (``%compare_models``' threads).
     """
 
     def __init__(self, t0: float, current_task: Callable[[], object], cap: int, all_threads: bool = False):
@@ -57,9 +67,8 @@ class HttpClientRecorder:
         #: Key of the task that made each request, parallel to ``requests``.
         self.request_tasks: list[object] = []
         self.dropped = 0
-        #: Record every thread's requests, not only the cell's (``%compare_models``' threads).
-        self.all_threads = all_threads
-        self._thread = threading.get_ident()
+        #: Threads whose requests are not the cell's: those already running, bar the cell's own.
+        self._before = set() if all_threads else set(threading.enumerate()) - {threading.current_thread()}
         self._lock = threading.Lock()
         #: ``(request, when its status line arrived)`` for the responses with a body.
         self._answered: list[tuple[Request, float]] = []
@@ -68,7 +77,8 @@ class HttpClientRecorder:
     def __enter__(self) -> HttpClientRecorder:
         wrap = self._swaps.wrap
         wrap(_Connection, "putrequest", self._putrequest)
-        wrap(_Connection, "endheaders", self._endheaders)
+        wrap(_Connection, "putheader", self._failing)
+        wrap(_Connection, "endheaders", self._failing)
         wrap(_Connection, "getresponse", self._getresponse)
         for name in _READS:
             wrap(_Response, name, self._reader)
@@ -83,6 +93,11 @@ class HttpClientRecorder:
         for request, answered in self._answered:
             if request.end is None:
                 request.end = answered
+        # Any other still open is still waiting for its answer, in a thread the cell left running.
+        ended = self._now()
+        for request in self.requests:
+            if request.end is None:
+                request.end, request.error = ended, "unfinished: no answer yet when the cell ended"
 
     def _now(self) -> float:
         return perf_counter() - self.t0
@@ -92,9 +107,13 @@ class HttpClientRecorder:
 
         def putrequest(conn, method, url, *args, **kwargs):
             conn.__dict__.pop(_ROW, None)
-            if recorder.all_threads or threading.get_ident() == recorder._thread:
+            if threading.current_thread() not in recorder._before:
                 recorder._start(conn, method, url)
-            return original(conn, method, url, *args, **kwargs)
+            try:
+                return original(conn, method, url, *args, **kwargs)
+            except BaseException as exc:
+                recorder._fail(conn.__dict__.get(_ROW), describe_error(exc))
+                raise
 
         return putrequest
 
@@ -104,7 +123,7 @@ class HttpClientRecorder:
             url = f"{scheme}://{conn.host}:{conn.port}{url}"
         request = Request(url=url, method=method, start=self._now())
         task = self.current_task()
-        # Several threads may start requests at once (all_threads): the two lists stay in step.
+        # Several threads may start requests at once: the two lists stay in step.
         with self._lock:
             if len(self.requests) >= self.cap:
                 self.dropped += 1
@@ -113,17 +132,18 @@ class HttpClientRecorder:
             self.request_tasks.append(task)
         conn.__dict__[_ROW] = request
 
-    def _endheaders(self, original):
+    def _failing(self, original):
+        """A connection method after ``putrequest``: if it raises, the request failed."""
         recorder = self
 
-        def endheaders(conn, *args, **kwargs):
+        def call(conn, *args, **kwargs):
             try:
                 return original(conn, *args, **kwargs)
             except BaseException as exc:
-                recorder._fail(conn.__dict__.get(_ROW), exc)
+                recorder._fail(conn.__dict__.get(_ROW), describe_error(exc))
                 raise
 
-        return endheaders
+        return call
 
     def _getresponse(self, original):
         recorder = self
@@ -133,7 +153,7 @@ class HttpClientRecorder:
             try:
                 response = original(conn)
             except BaseException as exc:
-                recorder._fail(request, exc)
+                recorder._fail(request, describe_error(exc))
                 raise
             if request is not None:
                 request.status = response.status
@@ -156,14 +176,17 @@ class HttpClientRecorder:
             if request is None or state.get(_READING):
                 return original(response, *args, **kwargs)
             state[_READING] = True
+            was_open = response.fp is not None
             try:
                 data = original(response, *args, **kwargs)
             except BaseException as exc:
-                recorder._fail(request, exc)
+                recorder._fail(request, describe_error(exc))
                 raise
             finally:
                 state[_READING] = False
             request.nbytes += data if isinstance(data, int) else len(data)
+            if was_open and response.fp is None and response.length:  # the data ended short of the length
+                recorder._fail(request, f"IncompleteRead({request.nbytes} bytes read, {response.length} more expected)")
             return data
 
         return read
@@ -179,13 +202,18 @@ class HttpClientRecorder:
 
         return close
 
-    def _fail(self, request: Request | None, exc: BaseException) -> None:
-        if request is not None and request.end is None:
+    def _fail(self, request: Request | None, error: str) -> None:
+        """Mark ``request`` failed; the first error is the one kept."""
+        if request is None or request.error is not None:
+            return
+        if request.end is None:  # a body cut short ended when its connection closed, a moment ago
             request.end = self._now()
-            request.error = describe_error(exc)
+        request.error = error
 
 
 def describe_error(exc: BaseException) -> str:
     """A one-line account of why a request failed, e.g. ``ConnectionRefusedError: ...``."""
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    name, text = type(exc).__name__, str(exc)
+    if not text:
+        return name
+    return text if text.startswith(f"{name}(") else f"{name}: {text}"  # IncompleteRead names itself
