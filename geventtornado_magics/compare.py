@@ -118,7 +118,7 @@ def _run_blocking(model: str, urls: list[str], limits: Limits) -> Run:
     run = Run(model=model, source=CODE[model])
     code = compile(CODE[model], f"<{model}>", "exec")
     t0, cpu0 = perf_counter(), process_time()
-    with HttpClientRecorder(t0, lambda: threading.current_thread().name, limits.requests, all_threads=True) as http:
+    with HttpClientRecorder(t0, lambda: threading.current_thread().name, limits.requests) as http:
         try:
             exec(code, {"URLS": list(urls)})
         except Exception as exc:  # noqa: BLE001 - a failed workload is reported, not raised

@@ -425,19 +425,27 @@ def test_a_request_refused_before_it_is_sent_is_a_failed_row(kernel, path, error
     assert "1 request (0 ok, 1 failed)" in reply.displays[0]["text/plain"]
 
 
-def test_requests_from_threads_the_cell_starts_are_recorded(kernel):
+def test_requests_from_threads_are_recorded_on_lanes_named_after_them(kernel):
+    kernel.ok(
+        "import urllib.request\nfrom concurrent.futures import ThreadPoolExecutor\n"
+        "fetch = lambda url: urllib.request.urlopen(url).read()\n"
+        "earlier = ThreadPoolExecutor(1, thread_name_prefix='earlier')\n"
+        "earlier.submit(fetch, DEMO + '/delay/0').result()\n"  # its thread runs from here on
+    )
     reply = kernel.ok(
         "%%gevent --patch\n"
-        "import threading, urllib.request\n"
-        "from concurrent.futures import ThreadPoolExecutor\n"
-        "fetch = lambda url: urllib.request.urlopen(url).read()\n"
+        "import threading\n"
         "worker = threading.Thread(target=fetch, args=(DEMO + '/delay/0.2',), name='fetcher')\n"
         "worker.start()\n"
         "with ThreadPoolExecutor(2, thread_name_prefix='pool') as pool:\n"
         "    list(pool.map(fetch, [DEMO + '/delay/0.2'] * 2))\n"
+        "earlier.submit(fetch, DEMO + '/delay/0.2').result()\n"
         "worker.join()\n"
     )
     text = reply.displays[0]["text/plain"]
-    assert "no HTTP requests" not in text and "3 requests (3 ok, 0 failed)" in text
+    assert "no HTTP requests" not in text and "4 requests (4 ok, 0 failed)" in text
     rows = last_run(kernel, "sorted((r.task, r.status) for r in _g.last_run().requests)")
-    assert rows == "[('fetcher', 200), ('pool_0', 200), ('pool_1', 200)]"
+    assert rows == str(
+        [("earlier_0 (from before the cell)", 200), ("fetcher", 200), ("pool_0", 200), ("pool_1", 200)]
+    )
+    kernel.ok("earlier.shutdown()")

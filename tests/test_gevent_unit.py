@@ -239,22 +239,22 @@ def test_http_recorder_counts_bytes_and_errors(demo_url):
     assert urllib.request.urlopen.__module__ == "urllib.request"
 
 
-def test_http_recorder_takes_threads_started_inside_not_before_and_counts_past_the_cap(demo_url):
+def test_http_recorder_records_every_threads_requests_and_counts_past_the_cap(demo_url):
     def fetch():
         urllib.request.urlopen(f"{demo_url}/delay/0").read()
 
     go = threading.Event()
     earlier = threading.Thread(target=lambda: go.wait(5) and fetch(), name="earlier")
     earlier.start()
-    with HttpClientRecorder(time.perf_counter(), lambda: threading.current_thread().name, cap=2) as recorder:
+    with HttpClientRecorder(time.perf_counter(), lambda: threading.current_thread().name, cap=3) as recorder:
         go.set()
-        earlier.join(5)  # a thread running before the cell: its request is not the cell's
+        earlier.join(5)  # a thread running before the cell, a pool from an earlier cell say
         started = threading.Thread(target=fetch, name="started")
         started.start()
         started.join(5)
         for _ in range(3):
             fetch()
-    assert recorder.request_tasks == ["started", threading.current_thread().name]
+    assert recorder.request_tasks == ["earlier", "started", threading.current_thread().name]
     assert recorder.dropped == 2
 
 

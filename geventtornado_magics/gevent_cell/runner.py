@@ -154,11 +154,19 @@ def _hub_parented_here():
 
 
 def _requester():
-    """Who makes a request: in the cell's thread the greenlet's key, in a thread the cell started its name."""
-    cell_thread = threading.get_ident()
+    """Who makes a request: in the cell's thread the greenlet's key, in another thread that thread's name.
+
+    A thread that was running before the cell (a pool from an earlier cell, a
+    background poller) says so: it may be the cell's doing, or not.
+    """
+    cell_thread = threading.current_thread()
+    before = set(threading.enumerate())
 
     def requester() -> int | str:
-        return id(getcurrent()) if threading.get_ident() == cell_thread else threading.current_thread().name
+        thread = threading.current_thread()
+        if thread is cell_thread:
+            return id(getcurrent())
+        return f"{thread.name} (from before the cell)" if thread in before else thread.name
 
     return requester
 
@@ -191,7 +199,7 @@ class _Lanes:
         self._names.update(numbered((id(glet), label) for glet, _, _, label in spawned.spawned))
 
     def name(self, key, glet=None) -> str:
-        if isinstance(key, str):  # a thread the cell started, by its name
+        if isinstance(key, str):  # another thread, by its name
             return key
         name = self._names.get(key)
         if name is None:

@@ -19,11 +19,12 @@ connection closes in the middle of a read with part of the body, by its
 for ``urllib``, while for ``requests`` it is urllib3 that notices, above
 these methods.
 
-The methods are wrapped on the classes for the duration of the cell. The
-requests recorded are those of the cell's thread and of the threads started
-while it runs (a ``threading.Thread`` or a thread pool the cell starts): a
-thread that was already running, say a background fetcher from an earlier
-cell, is not the cell's.
+The methods are wrapped on the classes for the duration of the cell, and
+every thread's requests meanwhile are recorded: the cell's own, those of the
+threads it starts (a ``threading.Thread``, a thread pool), and those of
+threads it did not start but may well use (a pool made in an earlier cell).
+Leaving any out would make the report claim fewer requests than were made;
+``current_task()`` tells them apart.
 """
 
 from __future__ import annotations
@@ -54,12 +55,12 @@ _READS = ("read", "read1", "readinto", "readline", "_safe_read")
 class HttpClientRecorder:
     """Context manager recording the cell's ``http.client`` requests (see the module's docstring).
 
-    ``current_task()`` names who is making the request (a greenlet's key, a
-    thread's name); ``t0`` is the cell's start on the ``perf_counter`` clock.
-    ``all_threads`` records every thread's requests (``%compare_models``' threads).
+    ``current_task()``, called in the thread making the request, names who
+    makes it (a greenlet's key, a thread's name); ``t0`` is the cell's start
+    on the ``perf_counter`` clock.
     """
 
-    def __init__(self, t0: float, current_task: Callable[[], object], cap: int, all_threads: bool = False):
+    def __init__(self, t0: float, current_task: Callable[[], object], cap: int):
         self.t0 = t0
         self.current_task = current_task
         self.cap = cap
@@ -67,8 +68,6 @@ class HttpClientRecorder:
         #: Key of the task that made each request, parallel to ``requests``.
         self.request_tasks: list[object] = []
         self.dropped = 0
-        #: Threads whose requests are not the cell's: those already running, bar the cell's own.
-        self._before = set() if all_threads else set(threading.enumerate()) - {threading.current_thread()}
         self._lock = threading.Lock()
         #: ``(request, when its status line arrived)`` for the responses with a body.
         self._answered: list[tuple[Request, float]] = []
@@ -93,7 +92,7 @@ class HttpClientRecorder:
         for request, answered in self._answered:
             if request.end is None:
                 request.end = answered
-        # Any other still open is still waiting for its answer, in a thread the cell left running.
+        # Any other still open is still waiting for its answer, in a thread that runs on.
         ended = self._now()
         for request in self.requests:
             if request.end is None:
@@ -107,8 +106,7 @@ class HttpClientRecorder:
 
         def putrequest(conn, method, url, *args, **kwargs):
             conn.__dict__.pop(_ROW, None)
-            if threading.current_thread() not in recorder._before:
-                recorder._start(conn, method, url)
+            recorder._start(conn, method, url)
             try:
                 return original(conn, method, url, *args, **kwargs)
             except BaseException as exc:
