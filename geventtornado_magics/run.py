@@ -58,8 +58,9 @@ class Task:
     #: Stable key for the lane (``id()`` of the greenlet or task).
     key: int
     #: ``"done"``, ``"failed"``, ``"killed"`` (left running and killed at the end
-    #: of the cell), ``"cleanup cut short"`` (killed, and killed again while its
-    #: ``finally:`` still ran), ``"cancelled"`` or ``"running"`` (a lane the cell could not stop).
+    #: of the cell), ``"cleanup cut short"`` (killed or cancelled, and again while its
+    #: cleanup still ran), ``"cancelled"``, ``"running"`` (a lane the cell could not stop) or
+    #: ``"unfinished"`` (Tornado: a task that ignored cancellation, left waiting for good).
     state: str = "done"
     spawned: float = 0.0
     start: float | None = None

@@ -151,3 +151,44 @@ def test_timers_and_callbacks_left_pending_are_listed_and_never_run_later(kernel
     assert "callback print" in text
     later = kernel.ok("import asyncio\nawait asyncio.sleep(0.6)\nticker.is_running()")
     assert later.value == "False" and later.stdout == ""
+
+
+SLOW_CLEANUP = """\
+%%tornado
+import asyncio
+async def worker():
+    try:
+        await asyncio.sleep(10)
+    finally:
+        print('cleaning up')
+        await asyncio.sleep(2)
+        print('cleaned up')
+async def stubborn():
+    while True:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            print('ignored')
+workers = [asyncio.ensure_future(worker()), asyncio.ensure_future(stubborn())]
+await asyncio.sleep(0.1)
+'body done'
+"""
+
+
+def test_a_cleanup_that_outlasts_the_grace_is_cut_short_and_reported(kernel):
+    reply = kernel.execute(SLOW_CLEANUP, timeout=20)
+    assert reply.status == "ok", reply.text
+    assert reply.value == "'body done'"
+    assert reply.finished - reply.started < 5
+    # Cancelled at the end of the cell, then again 1 s later: each time, each task's own words.
+    assert sorted(reply.stdout.splitlines()) == ["cleaning up", "ignored", "ignored"]
+    assert len(reply.displays) == 1
+    tasks = last_run(kernel, "[(t.name, t.state, t.error) for t in _g.last_run().tasks]")
+    assert tasks == str([("worker()", "cleanup cut short", None), ("stubborn()", "unfinished", None)])
+    text = reply.displays[0]["text/plain"]
+    assert "worker(): its cleanup (finally, or except CancelledError) was still awaiting" in text
+    assert "stubborn(): unfinished." in text
+    later = kernel.ok("import asyncio\nawait asyncio.sleep(2.5)\n[w.done() for w in workers]")
+    assert later.stdout == "", "nothing of the cell runs in a later cell"
+    assert later.value == "[True, False]"
+    kernel.ok("del workers\nimport gc\ngc.collect()")  # the frozen task goes with its last reference

@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import signal
 import threading
+from dataclasses import dataclass
 from time import perf_counter, process_time
 from typing import Callable
 
@@ -47,8 +48,10 @@ from .serial import OneRequestAtATime
 from .sync_client import BlockingHttpClient
 from .leftovers import Leftovers
 
-#: How long the tasks a cell left behind get to finish cancelling.
+#: How long the tasks a cell left behind get to finish cancelling (their finally blocks).
 _CANCEL_GRACE = 1.0
+#: How long they get once cancelled again, inside a cleanup that outlasted the grace.
+_SECOND_GRACE = 0.5
 
 
 async def run_tornado_cell(
@@ -111,12 +114,12 @@ async def run_tornado_cell(
             run.error = _user_error(exc, stopper, cell, timeout)
         await stopper.absorb_late_cancel()
         leftovers = Leftovers(cell.line_of_code)
-        left_running = await _cancel_leftovers(work, http, leftovers)
+        ending = await _cancel_leftovers(work, http, leftovers)
     run.wall = perf_counter() - t0
     run.cpu = process_time() - cpu0
 
     lanes = _Lanes(cell_task, tasks)
-    run.tasks = _tasks(tasks, callbacks, lanes)
+    run.tasks = _tasks(tasks, callbacks, lanes, ending)
     run.requests = http.requests
     for request, key in zip(http.requests, http.request_lanes):
         request.task = lanes.name(key)
@@ -126,10 +129,11 @@ async def run_tornado_cell(
             for time, took, kind, key, label, line in callbacks.events
         ]
     run.dropped = dropped_past_caps(callbacks.dropped if callbacks else 0, http.dropped, tasks.dropped)
-    abandoned = sum(1 for record in tasks.records if record.future in left_running)
+    abandoned = sum(1 for record in tasks.records if record.future in ending.cancelled)
     if watch is not None:
         run.blocking = watch.blocking(_long_callbacks(run, watch.threshold), run)
     run.notes = _notes(run, http, bridged, old_style, sync_client, abandoned)
+    run.notes += _cleanup_notes(run.tasks)
     pending = leftovers.note()
     if pending:
         run.notes.append(pending)
@@ -233,27 +237,52 @@ def _user_error(exc: BaseException, stopper: _Stopper, cell: CompiledCell, timeo
 _ABORTED = {"timeout": "cancelled: --timeout", "interrupt": "cancelled: interrupted"}
 
 
-async def _cancel_leftovers(work: CellWork, http: TornadoHttpRecorder, pending: Leftovers) -> set:
+@dataclass
+class _Ending:
+    """What ending the cell's leftover work came to."""
+
+    #: The futures (tasks, gen.coroutine results) that were cancelled.
+    cancelled: set
+    #: Tasks whose cleanup outlasted the grace, cancelled again inside it, and done then.
+    cut_short: set
+    #: Tasks still not done after that: they ignore cancellation.
+    unfinished: set
+
+
+async def _cancel_leftovers(work: CellWork, http: TornadoHttpRecorder, pending: Leftovers) -> _Ending:
     """Stop everything the cell left running, so nothing of it outlives the cell.
 
-    Returns the futures (tasks, gen.coroutine results) that were cancelled;
-    the callbacks and timers the cell's code left queued go to ``pending``.
+    The callbacks and timers the cell's code left queued go to ``pending``.
     Fetches go first, the way Tornado's timeouts end them, so that their
     connections close and their client's slots are free for the next cell.
+    A cancelled task's cleanup (``finally``, ``except CancelledError``) gets
+    ``_CANCEL_GRACE`` seconds; one still awaiting after that is cancelled
+    again where it waits, and gets ``_SECOND_GRACE``. A task that outlives
+    both ignores cancellation: its queued callbacks and timers are cancelled
+    with the rest, so it waits for good instead of running in a later cell.
     """
     # Before anything is cancelled: what cancelling schedules is not the cell's leftover.
     pending.record(work.scheduled(), work.loop.time())
     http.abort_pending("cancelled at the end of the cell")
     leftovers = work.cancel_leftovers()
     # Let cancelled tasks unwind (their finally blocks), and done callbacks run.
-    unwinding = [future for future in leftovers if isinstance(future, asyncio.Task)]
-    deadline = work.loop.time() + _CANCEL_GRACE
     await asyncio.sleep(0)
-    while unwinding and work.loop.time() < deadline:
-        await first_done(unwinding, deadline - work.loop.time())
-        unwinding = [task for task in unwinding if not task.done()]
+    slow = await _unwound_within([f for f in leftovers if isinstance(f, asyncio.Task)], _CANCEL_GRACE, work.loop)
+    for task in slow:
+        task.cancel()
+    unfinished = await _unwound_within(slow, _SECOND_GRACE, work.loop)
     work.cancel_scheduled()
-    return set(leftovers)
+    return _Ending(set(leftovers), set(slow) - set(unfinished), set(unfinished))
+
+
+async def _unwound_within(tasks: list[asyncio.Task], grace: float, loop) -> list[asyncio.Task]:
+    """Wait up to ``grace`` seconds for ``tasks`` to be done; return those that are not."""
+    deadline = loop.time() + grace
+    tasks = [task for task in tasks if not task.done()]
+    while tasks and loop.time() < deadline:
+        await first_done(tasks, deadline - loop.time())
+        tasks = [task for task in tasks if not task.done()]
+    return tasks
 
 
 def _long_callbacks(run: Run, threshold: float) -> list[Stretch]:
@@ -287,7 +316,7 @@ class _Lanes:
         return self._names.get(key, "loop")
 
 
-def _tasks(tasks: CellTasks, callbacks: LoopCallbacks | None, lanes: _Lanes) -> list[Task]:
+def _tasks(tasks: CellTasks, callbacks: LoopCallbacks | None, lanes: _Lanes, ending: _Ending) -> list[Task]:
     first_step: dict[int, float] = {}
     if callbacks is not None:
         for time, _, kind, key, _, _ in callbacks.events:
@@ -300,7 +329,7 @@ def _tasks(tasks: CellTasks, callbacks: LoopCallbacks | None, lanes: _Lanes) -> 
             Task(
                 name=lanes.name(record.key),
                 key=record.key,
-                state=record.state,
+                state=_state(record, ending),
                 spawned=record.spawned,
                 start=first_step.get(record.key),
                 end=record.end,
@@ -358,6 +387,34 @@ def _notes(
         notes.append(
             f"{abandoned} task(s) were still running when the cell's code ended, and were cancelled: "
             "await them (asyncio.gather, or IOLoop.current().start()) to let them finish."
+        )
+    return notes
+
+
+def _state(record, ending: _Ending) -> str:
+    if record.future in ending.unfinished:
+        return "unfinished"
+    if record.future in ending.cut_short:
+        return "cleanup cut short"
+    return record.state
+
+
+def _cleanup_notes(tasks: list[Task]) -> list[str]:
+    """What became of cleanups that did not finish in time, by task."""
+    notes = []
+    cut = [task.name for task in tasks if task.state == "cleanup cut short"]
+    if cut:
+        notes.append(
+            f"{', '.join(cut)}: its cleanup (finally, or except CancelledError) was still awaiting "
+            f"{_CANCEL_GRACE:g} s after the end of the cell cancelled it; it was cancelled again where it "
+            "waited, so the rest of that cleanup did not run. Keep cleanup short, or await the task in the cell."
+        )
+    stuck = [task.name for task in tasks if task.state == "unfinished"]
+    if stuck:
+        notes.append(
+            f"{', '.join(stuck)}: unfinished. Cancelled twice, it caught CancelledError and went on "
+            "waiting; its timers and callbacks were cancelled, so it waits for good and runs nothing in "
+            "a later cell. Re-raise CancelledError after cleaning up."
         )
     return notes
 
