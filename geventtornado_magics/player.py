@@ -48,20 +48,22 @@ def make_player(replay: Replay, timeline=None):
         return None
     timeline = timeline or build_timeline(replay.run)
     picture = render_svg(timeline)
-    last = len(replay.steps) - 1
+    count = len(replay.steps)
 
-    slider = widgets.IntSlider(0, 0, last, description="step", continuous_update=True,
+    # Numbered from 1, as the frames are: the slider's value is the step's number.
+    slider = widgets.IntSlider(1, 1, count, description="step", continuous_update=True,
                                layout=widgets.Layout(width="420px"))
-    play = widgets.Play(value=0, min=0, max=last, interval=SPEEDS["5 steps/s"], description="play")
+    play = widgets.Play(value=1, min=1, max=count, interval=SPEEDS["5 steps/s"], description="play")
     widgets.jslink((play, "value"), (slider, "value"))
     speed = widgets.Dropdown(options=SPEEDS, value=SPEEDS["5 steps/s"], description="speed",
                              layout=widgets.Layout(width="190px"))
     back = widgets.Button(description="◀ step back", layout=widgets.Layout(width="110px"))
     forward = widgets.Button(description="step ▶", layout=widgets.Layout(width="90px"))
-    jump = widgets.Button(description="next request event ⏭", layout=widgets.Layout(width="180px"))
+    jump = widgets.Button(description="next request event »", layout=widgets.Layout(width="180px"))
     frame = widgets.HTML()
 
-    def show(index: int) -> None:
+    def show(number: int) -> None:
+        index = number - 1
         step = replay.steps[index]
         drawn = with_playheads(timeline, picture, [(step.time, "")])
         frame.value = frame_html(replay, index, context=PLAYER_CONTEXT) + f'<div style="max-width:1100px">{drawn}</div>'
@@ -69,13 +71,13 @@ def make_player(replay: Replay, timeline=None):
 
     def go(index: int | None) -> None:
         if index is not None:
-            slider.value = max(0, min(last, index))
+            slider.value = max(1, min(count, index + 1))
 
     slider.observe(lambda change: show(change["new"]), names="value")
     speed.observe(lambda change: setattr(play, "interval", change["new"]), names="value")
-    back.on_click(lambda _: go(slider.value - 1))
-    forward.on_click(lambda _: go(slider.value + 1))
-    jump.on_click(lambda _: go(replay.next_request_event(slider.value)))
-    show(0)
+    back.on_click(lambda _: go(slider.value - 2))
+    forward.on_click(lambda _: go(slider.value))
+    jump.on_click(lambda _: go(replay.next_request_event(slider.value - 1)))
+    show(1)
     controls = widgets.HBox([back, forward, play, speed, jump])
     return widgets.VBox([controls, slider, frame])

@@ -81,11 +81,11 @@ def test_the_player_steps_back_and_forth_and_jumps_to_request_events(kernel):
         "_forward.click(); _forward.click(); _back.click()\n"
         "print('at', _slider.value, 'step 2 of' in _frame.value)\n"
         "_jump.click()\n"
-        "print('jumped', _slider.value > 1, 'request' in _frame.value, '#d6336c' in _frame.value)\n"
+        "print('jumped', _slider.value > 2, 'request' in _frame.value, '#d6336c' in _frame.value)\n"
         "_speed.value = 100\n"
         "print('interval', _play.interval)\n"
     ).stdout
-    assert out.splitlines() == ["at 0 True", "at 1 True", "jumped True True True", "interval 100"]
+    assert out.splitlines() == ["at 1 True", "at 2 True", "jumped True True True", "interval 100"]
 
 
 def test_without_ipywidgets_the_replay_is_the_storyboard_alone(kernel):

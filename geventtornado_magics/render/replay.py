@@ -36,7 +36,9 @@ LANE_CHARS = 44
 
 BOX = "border:1px solid rgba(128,128,128,.45);border-radius:6px;padding:4px 10px;margin:6px 0"
 MARKED = "background-color:rgba(214,51,108,.18);font-weight:bold"
-MONO = "font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px"
+MONO = "font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;line-height:1.35"
+#: Table cells left-aligned and tight, over JupyterLab's right-aligned, padded defaults.
+CELL = "text-align:left;padding:0 10px 0 0"
 
 
 def frame_html(replay: Replay, index: int, why: str = "", context: int = CONTEXT) -> str:
@@ -82,18 +84,18 @@ def _waiting(step: Step) -> str:
         return _dim("nothing else is alive")
     shown = list(islice(waiting.items(), SHOWN_LANES))
     rows = "".join(
-        f"<tr><td>{escape(clip(lane, LANE_CHARS))}</td><td><b>{escape(wait.kind)}</b></td>"
-        f"<td>{escape(clip(wait.what, 70))}</td></tr>"
+        f'<tr><td style="{CELL}">{escape(clip(lane, LANE_CHARS))}</td><td style="{CELL}"><b>{escape(wait.kind)}</b></td>'
+        f'<td style="{CELL}">{escape(clip(wait.what, 70))}</td></tr>'
         for lane, wait in shown
     )
     if len(waiting) > len(shown):
         kinds = Counter(wait.kind for wait in waiting.values())
         kinds.subtract(wait.kind for _, wait in shown)
         summary = ", ".join(f"{count(n)} {kind}" for kind, n in kinds.most_common() if n)
-        rows += f'<tr><td colspan="3">… and {escape(count(len(waiting) - len(shown)))} more: {escape(summary)}</td></tr>'
+        rows += f'<tr><td colspan="3" style="{CELL}">… and {escape(count(len(waiting) - len(shown)))} more: {escape(summary)}</td></tr>'
     return (
-        f'<table style="{MONO};border-collapse:collapse;margin:2px 0"><thead><tr><th>lane</th><th>waits on</th>'
-        f"<th></th></tr></thead><tbody>{rows}</tbody></table>"
+        f'<table style="{MONO};border-collapse:collapse;margin:2px 0"><thead><tr><th style="{CELL}">lane</th>'
+        f'<th style="{CELL}">waits on</th><th style="{CELL}"></th></tr></thead><tbody>{rows}</tbody></table>'
     )
 
 
