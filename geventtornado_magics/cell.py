@@ -28,7 +28,8 @@ class CompiledCell:
     last_expr: types.CodeType | None
     #: True when the cell uses top-level ``await``: run it with ``run_async``.
     is_async: bool
-    #: Blank lines IPython dropped from the top of the cell: code line + offset = cell line.
+    #: Blank lines IPython dropped from the top of the cell: code line + offset = cell line
+    #: (``scope.CellScope.line_of`` maps code to cell lines).
     line_offset: int = 0
 
     def run(self, shell):
@@ -72,20 +73,6 @@ class CompiledCell:
         for entry in reversed(frames):
             rebuilt = types.TracebackType(rebuilt, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
         return rebuilt
-
-    def line_of_code(self, code: types.CodeType) -> int | None:
-        """The cell line where a function defined in the cell starts, or None for other code."""
-        if code.co_filename != self.filename:
-            return None
-        return code.co_firstlineno + self.line_offset
-
-    def line_of(self, frame) -> int | None:
-        """The cell line (1-based) where ``frame``'s stack meets the cell, if it does."""
-        while frame is not None:
-            if frame.f_code.co_filename == self.filename:
-                return frame.f_lineno + self.line_offset
-            frame = frame.f_back
-        return None
 
 
 def compile_cell(shell, source: str, *, allow_await: bool = False) -> CompiledCell:

@@ -27,6 +27,7 @@ from .gevent_cell.runner import run_gevent_cell
 from .tornado_cell.reentry import run_until_complete
 from .recorders.http_client import HttpClientRecorder
 from .run import Comparison, Request, Run
+from .scope import CellScope
 from .settings import Limits
 from .tornado_cell.runner import run_tornado_cell
 
@@ -117,15 +118,15 @@ def _run_blocking(model: str, urls: list[str], limits: Limits) -> Run:
     """Run a model's code in a namespace of its own, with every thread's requests recorded."""
     run = Run(model=model, source=CODE[model])
     code = compile(CODE[model], f"<{model}>", "exec")
-    t0, cpu0 = perf_counter(), process_time()
-    with HttpClientRecorder(t0, lambda: threading.current_thread().name, limits.requests) as http:
+    scope, cpu0 = CellScope(limits=limits), process_time()
+    with HttpClientRecorder(scope, lambda: threading.current_thread().name) as http:
         try:
             exec(code, {"URLS": list(urls)})
         except Exception as exc:  # noqa: BLE001 - a failed workload is reported, not raised
             run.error = exc
-    run.wall, run.cpu = perf_counter() - t0, process_time() - cpu0
-    run.requests = http.requests
-    for request, thread in zip(http.requests, http.request_tasks):
+    run.wall, run.cpu = scope.now(), process_time() - cpu0
+    run.requests = [request for request, _ in http.fetched]
+    for request, thread in http.fetched:
         request.task = "cell" if thread == threading.current_thread().name else thread
     return run
 

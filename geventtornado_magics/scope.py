@@ -1,4 +1,8 @@
-"""The one way any module changes library code for a cell, and gets it back.
+"""What a cell's recorders share: ``CellScope``, and ``Swaps``, the one way to change library code for a cell.
+
+``CellScope`` is one cell's frame of reference: when it started and its clock
+(seconds from the start, as every recorded time is), the one lookup from
+where code stands to the cell's line, and the caps on what is recorded.
 
 The product's first promise is that the kernel is exactly as it was after a
 cell. Whatever a cell's machinery replaces for the cell (a wrapped method, the
@@ -32,7 +36,60 @@ import contextlib
 import types
 import weakref
 from collections import Counter
+from time import perf_counter
+from types import CodeType, FrameType
 from typing import Callable, NamedTuple
+
+from .settings import Limits
+
+class CellScope:
+    """One cell's start, clock, lines and caps, handed to each of its recorders.
+
+    ``filename`` is the name the cell's code was compiled under (None: no cell,
+    as for ``%compare_models``' workloads), ``line_offset`` the blank lines
+    IPython dropped from its top.
+    """
+
+    __slots__ = ("t0", "filename", "line_offset", "limits")
+
+    def __init__(self, filename: str | None = None, line_offset: int = 0, limits: Limits = Limits()):
+        self.filename = filename
+        self.line_offset = line_offset
+        self.limits = limits
+        #: The cell's start on the ``perf_counter`` clock.
+        self.t0 = perf_counter()
+
+    def now(self) -> float:
+        """Seconds since the cell started."""
+        return perf_counter() - self.t0
+
+    def line_of(self, where) -> int | None:
+        """The cell line (1-based) where ``where`` stands, or None where it is not in the cell.
+
+        ``where`` is a frame (the cell's first frame up its stack: a call the
+        cell made stands on the cell's line that made it), a function's code
+        (the line it starts at), or a suspended coroutine or generator (the
+        innermost cell line along the chain of what it awaits).
+        """
+        filename = self.filename
+        if type(where) is FrameType:  # first: the switch tracer asks on every switch
+            frame = where
+            while frame is not None:
+                if frame.f_code.co_filename == filename:
+                    return frame.f_lineno + self.line_offset
+                frame = frame.f_back
+            return None
+        if isinstance(where, CodeType):
+            return where.co_firstlineno + self.line_offset if where.co_filename == filename else None
+        line = None
+        while where is not None:
+            frame = getattr(where, "cr_frame", None) or getattr(where, "gi_frame", None)
+            if frame is None:
+                break
+            line = self.line_of(frame) or line
+            where = getattr(where, "cr_await", None) or getattr(where, "gi_yieldfrom", None)
+        return line
+
 
 #: An attribute or key that was absent: restoring it deletes it.
 MISSING = object()

@@ -69,9 +69,10 @@ def test_blocking_hints_name_the_usual_culprits():
 
 def test_a_long_stretch_with_nothing_waiting_is_not_blocking():
     from geventtornado_magics.recorders.blocking import BlockingWatch
+    from geventtornado_magics.scope import CellScope
 
     run = Run(model="gevent", source="import slow_module\n", wall=0.3)
-    watch = BlockingWatch(0.0, lambda frame: None, lambda: None, threshold=0.05)
+    watch = BlockingWatch(CellScope(), lambda: None, threshold=0.05)
     assert watch.blocking([Stretch(0.0, 0.2, "cell", 1)], run) == []
     run.tasks = [Task("other()", key=1, spawned=0.0, end=0.25)]
     (found,) = watch.blocking([Stretch(0.0, 0.2, "cell", 1)], run)

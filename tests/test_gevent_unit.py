@@ -16,10 +16,11 @@ from IPython.utils.capture import capture_output
 import geventtornado_magics
 from geventtornado_magics.cell import compile_cell
 from geventtornado_magics.gevent_cell.patching import ScopedPatching
-from geventtornado_magics.scope import Swaps, unrestored
+from geventtornado_magics.scope import CellScope, Swaps, unrestored
 from geventtornado_magics.gevent_cell.switches import TRACE_FUNCTION, SwitchRecorder
 from geventtornado_magics.recorders.http_client import HttpClientRecorder
 from geventtornado_magics.recorders.naming import call_label, short_repr
+from geventtornado_magics.settings import Limits
 
 
 def gevent_cell(ip, body, options=""):
@@ -222,20 +223,33 @@ def test_patch_now_records_the_option():
 # -- recorders --------------------------------------------------------------
 
 
+class LinesBy(CellScope):
+    """A cell scope whose line lookup is the test's own."""
+
+    __slots__ = ("lookup",)
+
+    def __init__(self, lookup):
+        super().__init__()
+        self.lookup = lookup
+
+    def line_of(self, where):
+        return self.lookup(where)
+
+
 def test_http_recorder_counts_bytes_and_errors(demo_url):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
-    with HttpClientRecorder(time.perf_counter(), lambda: "me", cap=10) as recorder:
+    with HttpClientRecorder(CellScope(limits=Limits(requests=10)), lambda: "me") as recorder:
         assert len(urllib.request.urlopen(f"{demo_url}/bytes/1000").read()) == 1000
         assert len(urllib.request.urlopen(f"{demo_url}/drip?bytes=300&chunks=3&duration=0.1").read()) == 300
         with pytest.raises(OSError):
             urllib.request.urlopen(f"http://127.0.0.1:{closed}/")
-    ok, drip, refused = recorder.requests
+    (ok, _), (drip, _), (refused, _) = recorder.fetched
     assert (ok.status, ok.nbytes, ok.method) == (200, 1000, "GET") and ok.end > ok.start
     assert (drip.status, drip.nbytes) == (200, 300)
     assert refused.status is None and refused.error.startswith("ConnectionRefusedError")
-    assert recorder.request_tasks == ["me", "me", "me"]
+    assert [fetched.lane for fetched in recorder.fetched] == ["me", "me", "me"]
     assert urllib.request.urlopen.__module__ == "urllib.request"
 
 
@@ -246,7 +260,7 @@ def test_http_recorder_records_every_threads_requests_and_counts_past_the_cap(de
     go = threading.Event()
     earlier = threading.Thread(target=lambda: go.wait(5) and fetch(), name="earlier")
     earlier.start()
-    with HttpClientRecorder(time.perf_counter(), lambda: threading.current_thread().name, cap=3) as recorder:
+    with HttpClientRecorder(CellScope(limits=Limits(requests=3)), lambda: threading.current_thread().name) as recorder:
         go.set()
         earlier.join(5)  # a thread running before the cell, a pool from an earlier cell say
         started = threading.Thread(target=fetch, name="started")
@@ -254,7 +268,7 @@ def test_http_recorder_records_every_threads_requests_and_counts_past_the_cap(de
         started.join(5)
         for _ in range(3):
             fetch()
-    assert recorder.request_tasks == ["earlier", "started", threading.current_thread().name]
+    assert [fetched.lane for fetched in recorder.fetched] == ["earlier", "started", threading.current_thread().name]
     assert recorder.dropped == 2
 
 
@@ -268,7 +282,7 @@ def test_switch_recorder_chains_the_previous_tracer_and_never_raises():
 
     with Swaps() as swaps:
         swaps.swap_setting(TRACE_FUNCTION, greenlet.gettrace, greenlet.settrace, lambda event, args: calls.append(event))
-        with SwitchRecorder(time.perf_counter(), broken_line_of, cap=100) as recorder:
+        with SwitchRecorder(LinesBy(broken_line_of)) as recorder:
             gevent.spawn(gevent.sleep, 0).join()
             assert greenlet.gettrace() == recorder._trace  # still installed: it never raised
         assert calls  # the tracer installed before ours saw every switch too
@@ -287,7 +301,7 @@ def test_a_ctrl_c_that_lands_in_the_switch_tracer_reaches_the_cell():
             raise presses.pop()  # as SIGINT's handler would, in the middle of the tracer
         return None
 
-    with SwitchRecorder(time.perf_counter(), line_of_when_ctrl_c_lands, cap=100) as recorder:
+    with SwitchRecorder(LinesBy(line_of_when_ctrl_c_lands)) as recorder:
         with pytest.raises(KeyboardInterrupt):
             gevent.spawn(gevent.sleep, 0.01).join()
         assert greenlet.gettrace() is None  # greenlet removes a tracer that raised

@@ -16,7 +16,7 @@ from tornado.ioloop import IOLoop
 
 import geventtornado_magics
 from geventtornado_magics.tornado_cell import transformer
-from geventtornado_magics.tornado_cell.work import CellWork, running_cell
+from geventtornado_magics.tornado_cell.work import CellWork, TornadoScope, running_cell
 from geventtornado_magics.tornado_cell.reentry import run_until_complete
 from geventtornado_magics.tornado_cell.tasks import CellTasks, coroutine_label
 from geventtornado_magics.tornado_cell.callbacks import LoopCallbacks
@@ -214,22 +214,12 @@ def test_cell_work_tells_the_cells_work_from_the_rest():
 
 
 def test_loop_callbacks_records_kinds_lanes_and_lines():
-    def line_of(frame):
-        return frame.f_lineno if frame.f_code.co_filename == __file__ else None
-
     async def worker():
         await asyncio.sleep(0.01)
 
     async def body(work):
-        recorder = LoopCallbacks(
-            time.perf_counter(),
-            work,
-            asyncio.current_task(),
-            cell_line=lambda: 1,
-            frame_line=line_of,
-            code_line=lambda code: code.co_firstlineno if code.co_filename == __file__ else None,
-            cap=100,
-        )
+        # This file stands for the cell: its lines are the cell's.
+        recorder = LoopCallbacks(TornadoScope(work, asyncio.current_task(), filename=__file__))
         with recorder:
             task = asyncio.ensure_future(worker())
             work.loop.call_soon(greet)
@@ -240,13 +230,13 @@ def test_loop_callbacks_records_kinds_lanes_and_lines():
         pass
 
     events, task_key = run_as_cell(body)
-    seen = {(kind, key == task_key, label.split("<locals>.")[-1]) for _, _, kind, key, label, _ in events}
+    seen = {(e.kind, e.lane == task_key, e.label.split("<locals>.")[-1]) for e in events}
     assert ("step", True, "worker starts") in seen and ("step", True, "worker resumes") in seen
     assert ("timer", False, "asyncio.sleep ends") in seen
     assert ("callback", False, "greet") in seen
-    greet_line = next(line for _, _, _, _, label, line in events if label.endswith("greet"))
+    greet_line = next(e.line for e in events if e.label.endswith("greet"))
     assert greet_line == greet.__code__.co_firstlineno
-    assert all(duration is not None and duration >= 0 for _, duration, *_ in events)
+    assert all(e.duration is not None and e.duration >= 0 for e in events)
     assert unrestored() == []
 
 
@@ -263,7 +253,7 @@ def test_cell_tasks_names_asyncio_tasks_and_gen_coroutines_and_restores_the_fact
         raise ValueError("nope")
 
     async def body(work):
-        with CellTasks(time.perf_counter(), work, cap=10) as tasks:
+        with CellTasks(TornadoScope(work, None, limits=Limits(tasks=10))) as tasks:
             results = await asyncio.gather(fetch_page("http://x/"), legacy(21), failing(), return_exceptions=True)
         factory = work.loop.get_task_factory()
         return tasks.records, results, factory
@@ -289,7 +279,7 @@ def test_cell_task_factory_takes_the_keywords_newer_pythons_pass():
         return "crawled"
 
     async def body(work):
-        with CellTasks(time.perf_counter(), work, cap=10) as tasks:
+        with CellTasks(TornadoScope(work, None, limits=Limits(tasks=10))) as tasks:
             factory = work.loop.get_task_factory()
             task = factory(work.loop, crawl(), name="crawler", context=contextvars.copy_context())
             value = await task
@@ -324,14 +314,14 @@ class ScriptedClient(AsyncHTTPClient):
 def test_http_recorder_records_any_client_implementation_and_counts_past_the_cap():
     async def body(work):
         client = ScriptedClient(force_instance=True)
-        with TornadoHttpRecorder(time.perf_counter(), work, lambda: None, lambda frame: None, cap=1) as http:
+        with TornadoHttpRecorder(TornadoScope(work, None, limits=Limits(requests=1)), lambda: None) as http:
             responses = await asyncio.gather(client.fetch("http://a/"), client.fetch("http://b/"))
         client.close()
         return http, responses
 
     http, responses = run_as_cell(body)
     assert [r.body for r in responses] == [b"hello", b"hello"]
-    (row,) = http.requests
+    ((row, _),) = http.fetched
     assert (row.url, row.status, row.nbytes, row.error) == ("http://a/", 200, 5, None)
     assert row.queued == pytest.approx(0.2, abs=0.03) and row.duration == pytest.approx(0.05, abs=0.03)
     assert http.dropped == 1
@@ -341,7 +331,7 @@ def test_http_recorder_records_any_client_implementation_and_counts_past_the_cap
 def test_http_recorder_times_the_queue_and_aborting_frees_the_client(demo_url):
     async def body(work):
         client = AsyncHTTPClient(force_instance=True, max_clients=1)
-        with TornadoHttpRecorder(time.perf_counter(), work, lambda: None, lambda frame: None, cap=10) as http:
+        with TornadoHttpRecorder(TornadoScope(work, None, limits=Limits(requests=10)), lambda: None) as http:
             await asyncio.gather(*[client.fetch(f"{demo_url}/delay/0.1") for _ in range(3)])
             client.fetch(f"{demo_url}/delay/5")  # in flight
             client.fetch(f"{demo_url}/delay/5")  # queued behind it
@@ -352,7 +342,7 @@ def test_http_recorder_times_the_queue_and_aborting_frees_the_client(demo_url):
             took = time.monotonic() - started
         state = (len(client.active), len(client.waiting))
         client.close()
-        return http.requests, again.code, took, state
+        return [fetched.request for fetched in http.fetched], again.code, took, state
 
     rows, code, took, state = run_as_cell(body)
     first, second, third = rows[:3]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from itertools import chain
-from time import perf_counter, process_time
+from time import process_time
 
 import gevent
 from gevent import getcurrent
@@ -35,6 +35,7 @@ from ..recorders.naming import numbered, short_repr
 from .failures import QuietFailures
 from .spawned import GRACE, SpawnedGreenlets
 from ..run import CellTimeout, Event, Run, Task
+from ..scope import CellScope
 from ..settings import Limits, dropped_past_caps
 
 
@@ -60,17 +61,17 @@ def run_gevent_cell(
     cell = compile_cell(shell, source)
     run = Run(model="gevent", source=source)
     main = getcurrent()
-    t0 = perf_counter()
+    scope = CellScope(cell.filename, cell.line_offset, limits)
     cpu0 = process_time()
     with contextlib.ExitStack() as stack:
         hub = stack.enter_context(_hub_parented_here())
         had_threadpool = hub._threadpool is not None
         patching = stack.enter_context(ScopedPatching(allowed=allow_patching))
-        http = stack.enter_context(HttpClientRecorder(t0, _requester(), limits.requests))
-        spawned = stack.enter_context(SpawnedGreenlets(t0, limits.tasks))
+        http = stack.enter_context(HttpClientRecorder(scope, _requester()))
+        spawned = stack.enter_context(SpawnedGreenlets(scope))
         stack.enter_context(QuietFailures(hub, spawned))
         switches = (
-            stack.enter_context(SwitchRecorder(t0, cell.line_of, limits.events)) if trace else None
+            stack.enter_context(SwitchRecorder(scope)) if trace else None
         )
         watch = None
         if switches is not None and blocking_threshold:
@@ -79,7 +80,7 @@ def run_gevent_cell(
             def busy_since() -> float | None:
                 return None if switches.running == hub_key else switches.since
 
-            watch = stack.enter_context(BlockingWatch(t0, cell.line_of, busy_since, blocking_threshold))
+            watch = stack.enter_context(BlockingWatch(scope, busy_since, blocking_threshold))
         try:
             if patch:
                 patching.patch_now()
@@ -97,15 +98,15 @@ def run_gevent_cell(
                 _release_threadpool(hub)
     if run.error is None and spawned.interrupted is not None:
         run.error = spawned.interrupted.with_traceback(None)  # Ctrl-C while the leftovers were killed
-    run.wall = perf_counter() - t0
+    run.wall = scope.now()
     run.cpu = process_time() - cpu0
     run.patching = patching.report
 
     lanes = _Lanes(hub, main, spawned)
     run.tasks = _tasks(spawned, switches, lanes)
-    run.requests = http.requests
-    for request, key in zip(http.requests, http.request_tasks):
-        request.task = lanes.name(key)
+    run.requests = [fetched.request for fetched in http.fetched]
+    for fetched in http.fetched:
+        fetched.request.task = lanes.name(fetched.lane)
     if switches is not None:
         run.events = _events(switches, lanes)
     run.dropped = dropped_past_caps(switches.dropped if switches else 0, http.dropped, spawned.dropped)
@@ -196,7 +197,7 @@ class _Lanes:
 
     def __init__(self, hub, main, spawned: SpawnedGreenlets):
         self._names = {id(hub): "hub", id(main): "cell"}
-        self._names.update(numbered((id(glet), label) for glet, _, _, label in spawned.spawned))
+        self._names.update(numbered((id(spawn.greenlet), spawn.name) for spawn in spawned.spawned))
 
     def name(self, key, glet=None) -> str:
         if isinstance(key, str):  # another thread, by its name
@@ -209,15 +210,16 @@ class _Lanes:
 
 def _tasks(spawned: SpawnedGreenlets, switches, lanes: _Lanes) -> list[Task]:
     tasks = []
-    for glet, spawned_at, spawner, _ in spawned.spawned:
+    for spawn in spawned.spawned:
+        glet = spawn.greenlet
         key = id(glet)
         task = Task(
             name=lanes.name(key),
             key=key,
-            spawned=spawned_at,
+            spawned=spawn.at,
             start=switches.first_in.get(key) if switches else None,
             end=spawned.finished.get(key) or (switches.ended.get(key) if switches else None),
-            spawned_by=lanes.name(spawner),
+            spawned_by=lanes.name(spawn.spawner),
             parent="hub",
         )
         if not glet.dead:

@@ -17,13 +17,14 @@ early; it never escapes, so the cell still gets its report.
 
 from __future__ import annotations
 
-from time import perf_counter
+from typing import NamedTuple
 
 import gevent
 from gevent import Greenlet, getcurrent
 from gevent.pool import Group
 
 from ..recorders.naming import call_label, short_repr
+from ..scope import CellScope
 
 #: Seconds the greenlets a cell left running get for their ``finally:`` blocks once killed.
 GRACE = 1.0
@@ -31,18 +32,25 @@ GRACE = 1.0
 CUT_SHORT = 0.5
 
 
+class Spawn(NamedTuple):
+    """A greenlet the cell spawned."""
+
+    greenlet: Greenlet
+    #: Seconds from the cell's start.
+    at: float
+    #: ``id()`` of the greenlet that spawned it.
+    spawner: int
+    #: What it runs, e.g. ``print_head('http://…')``: gevent forgets a
+    #: greenlet's function and arguments once it ends, so it is taken at spawn.
+    name: str
+
+
 class SpawnedGreenlets:
-    """Context manager: ``spawned`` lists ``(greenlet, spawned_at, spawner_key, name)``.
+    """Context manager: ``spawned`` lists a ``Spawn`` per greenlet the cell spawned, up to the cap."""
 
-    ``name`` is what the greenlet runs, e.g. ``print_head('http://…')``. gevent
-    forgets a greenlet's function and arguments once it ends, so the label is
-    taken at spawn.
-    """
-
-    def __init__(self, t0: float, cap: int):
-        self.t0 = t0
-        self.cap = cap
-        self.spawned: list[tuple[Greenlet, float, int, str]] = []
+    def __init__(self, scope: CellScope):
+        self.scope = scope
+        self.spawned: list[Spawn] = []
         #: The name of each spawned greenlet, by ``id(greenlet)``.
         self.names: dict[int, str] = {}
         self.finished: dict[int, float] = {}
@@ -63,20 +71,20 @@ class SpawnedGreenlets:
         Greenlet.remove_spawn_callback(self._on_spawn)
 
     def _on_spawn(self, glet: Greenlet) -> None:
-        now = perf_counter() - self.t0
-        if len(self.spawned) >= self.cap:
+        now = self.scope.now()
+        if len(self.spawned) >= self.scope.limits.tasks:
             self.dropped += 1
             return
         name = self.names[id(glet)] = _name_of(glet)
-        self.spawned.append((glet, now, id(getcurrent()), name))
+        self.spawned.append(Spawn(glet, now, id(getcurrent()), name))
         glet.rawlink(self._on_finish)
 
     def _on_finish(self, glet: Greenlet) -> None:
-        self.finished[id(glet)] = perf_counter() - self.t0
+        self.finished[id(glet)] = self.scope.now()
 
     def kill_leftovers(self) -> None:
         """Kill the greenlets still alive, and wait for them to be gone (see the module's docstring)."""
-        alive = [glet for glet, *_ in self.spawned if not glet.dead]
+        alive = [spawn.greenlet for spawn in self.spawned if not spawn.greenlet.dead]
         self.killed.update(id(glet) for glet in alive)
         for wait, gone_by in ((GRACE, self.cut_short), (CUT_SHORT, self.unstoppable)):
             if not alive:

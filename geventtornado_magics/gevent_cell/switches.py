@@ -34,7 +34,7 @@ from time import perf_counter
 
 import greenlet
 
-from ..scope import Swaps
+from ..scope import CellScope, Swaps
 
 #: The place the recorder swaps, as ``scope`` names it (per thread, as greenlet keeps it).
 TRACE_FUNCTION = "greenlet's trace function"
@@ -49,12 +49,12 @@ class SwitchRecorder:
     switches of every greenlet are still kept in ``first_in``/``ended``.
     """
 
-    def __init__(self, t0: float, line_of, cap: int):
-        self.t0 = t0
-        #: Maps a suspended frame to the cell line it stands on (or None).
-        self.line_of = line_of
-        self.cap = cap
-        #: One column per field of a switch; times are seconds since ``t0``.
+    def __init__(self, scope: CellScope):
+        # Read from the scope once: the tracer reads them on every switch.
+        self.t0 = scope.t0
+        self.line_of = scope.line_of
+        self.cap = scope.limits.events
+        #: One column per field of a switch; times are seconds since the cell's start.
         self.times = array("d")
         self.origins = array("Q")
         self.targets = array("Q")

@@ -27,10 +27,10 @@ import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from time import perf_counter
 from typing import Callable
 
 from ..run import Blocking, Run
+from ..scope import CellScope
 
 #: Default threshold: runs longer than this without yielding are flagged.
 THRESHOLD = 0.05
@@ -51,18 +51,11 @@ class BlockingWatch:
     """Context manager: a watchdog thread sampling the cell line while the thread is busy.
 
     ``busy_since()`` returns when the cell's thread last gave control to its
-    loop (seconds from ``t0``) if it is running cell code now, else ``None``.
+    loop (seconds from the cell's start) if it is running cell code now, else ``None``.
     """
 
-    def __init__(
-        self,
-        t0: float,
-        line_of: Callable,
-        busy_since: Callable[[], float | None],
-        threshold: float = THRESHOLD,
-    ):
-        self.t0 = t0
-        self.line_of = line_of
+    def __init__(self, scope: CellScope, busy_since: Callable[[], float | None], threshold: float = THRESHOLD):
+        self.scope = scope
         self.busy_since = busy_since
         self.threshold = threshold
         #: ``(time, cell line)`` samples taken while the thread was busy.
@@ -83,11 +76,11 @@ class BlockingWatch:
         interval = self.threshold / 5
         while not self._stop.wait(interval):
             since = self.busy_since()
-            now = perf_counter() - self.t0
+            now = self.scope.now()
             if since is None or now - since < self.threshold / 2:
                 continue
             frame = sys._current_frames().get(self._thread_id)
-            self.samples.append((now, self.line_of(frame) if frame is not None else None))
+            self.samples.append((now, self.scope.line_of(frame)))
 
     def blocking(self, stretches: list[Stretch], run: Run) -> list[Blocking]:
         """The stretches past the threshold that held up other work, each with its line and a hint.

@@ -31,11 +31,10 @@ from __future__ import annotations
 
 import http.client
 import threading
-from time import perf_counter
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from ..run import Request
-from ..scope import Swaps
+from ..scope import CellScope, Swaps
 
 _Connection = http.client.HTTPConnection
 _Response = http.client.HTTPResponse
@@ -52,21 +51,24 @@ _READING = "_gtm_reading"
 _READS = ("read", "read1", "readinto", "readline", "_safe_read")
 
 
+class Fetched(NamedTuple):
+    """A request the cell made, and who made it: the lane key the runner names."""
+
+    request: Request
+    lane: object
+
+
 class HttpClientRecorder:
-    """Context manager recording the cell's ``http.client`` requests (see the module's docstring).
+    """Context manager recording in ``fetched`` the cell's ``http.client`` requests (see the module's docstring).
 
     ``current_task()``, called in the thread making the request, names who
-    makes it (a greenlet's key, a thread's name); ``t0`` is the cell's start
-    on the ``perf_counter`` clock.
+    makes it (a greenlet's key, a thread's name).
     """
 
-    def __init__(self, t0: float, current_task: Callable[[], object], cap: int):
-        self.t0 = t0
+    def __init__(self, scope: CellScope, current_task: Callable[[], object]):
+        self.scope = scope
         self.current_task = current_task
-        self.cap = cap
-        self.requests: list[Request] = []
-        #: Key of the task that made each request, parallel to ``requests``.
-        self.request_tasks: list[object] = []
+        self.fetched: list[Fetched] = []
         self.dropped = 0
         self._lock = threading.Lock()
         #: ``(request, when its status line arrived)`` for the responses with a body.
@@ -93,13 +95,10 @@ class HttpClientRecorder:
             if request.end is None:
                 request.end = answered
         # Any other still open is still waiting for its answer, in a thread that runs on.
-        ended = self._now()
-        for request in self.requests:
+        ended = self.scope.now()
+        for request, _ in self.fetched:
             if request.end is None:
                 request.end, request.error = ended, "unfinished: no answer yet when the cell ended"
-
-    def _now(self) -> float:
-        return perf_counter() - self.t0
 
     def _putrequest(self, original):
         recorder = self
@@ -119,15 +118,14 @@ class HttpClientRecorder:
         if not url.startswith(("http://", "https://")):
             scheme = "https" if conn.default_port == 443 else "http"
             url = f"{scheme}://{conn.host}:{conn.port}{url}"
-        request = Request(url=url, method=method, start=self._now())
+        request = Request(url=url, method=method, start=self.scope.now())
         task = self.current_task()
-        # Several threads may start requests at once: the two lists stay in step.
+        # Several threads may start requests at once: the cap holds.
         with self._lock:
-            if len(self.requests) >= self.cap:
+            if len(self.fetched) >= self.scope.limits.requests:
                 self.dropped += 1
                 return
-            self.requests.append(request)
-            self.request_tasks.append(task)
+            self.fetched.append(Fetched(request, task))
         conn.__dict__[_ROW] = request
 
     def _failing(self, original):
@@ -156,10 +154,10 @@ class HttpClientRecorder:
             if request is not None:
                 request.status = response.status
                 if response.fp is None:  # no body: http.client closed it already
-                    request.end = recorder._now()
+                    request.end = recorder.scope.now()
                 else:
                     response.__dict__[_ROW] = request
-                    recorder._answered.append((request, recorder._now()))
+                    recorder._answered.append((request, recorder.scope.now()))
             return response
 
         return getresponse
@@ -195,7 +193,7 @@ class HttpClientRecorder:
         def close(response, *args, **kwargs):
             request = response.__dict__.get(_ROW)
             if request is not None and request.end is None:
-                request.end = recorder._now()
+                request.end = recorder.scope.now()
             return original(response, *args, **kwargs)
 
         return close
@@ -205,7 +203,7 @@ class HttpClientRecorder:
         if request is None or request.error is not None:
             return
         if request.end is None:  # a body cut short ended when its connection closed, a moment ago
-            request.end = self._now()
+            request.end = self.scope.now()
         request.error = error
 
 

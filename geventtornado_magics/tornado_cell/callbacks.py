@@ -23,9 +23,9 @@ Each callback is recorded with its kind:
 ``callback``
     anything else run soon: a future's done callback, ``IOLoop.add_callback``.
 
-Events are ``(time, duration, kind, lane_key, label, line)``: ``lane_key`` is
-the ``id()`` of the Task or gen.coroutine that stepped (None for the loop's
-own work), named by the runner at the end.
+Each is a ``Callback``; its ``lane`` is the ``id()`` of the Task or
+gen.coroutine that stepped (None for the loop's own work), named by the
+runner at the end.
 """
 
 from __future__ import annotations
@@ -34,14 +34,12 @@ import asyncio
 import inspect
 from asyncio import events
 from time import perf_counter
-from types import CodeType, FrameType
-from typing import Callable
 
 from tornado.ioloop import IOLoop
 from tornado.platform.asyncio import BaseAsyncIOLoop
 
 from ..scope import Swaps
-from .work import CellWork, function_of
+from .work import TornadoScope, function_of
 
 _Handle = events.Handle
 
@@ -56,36 +54,36 @@ _KNOWN = {
 _IO_EVENTS = ((IOLoop.READ, "readable"), (IOLoop.WRITE, "writable"), (IOLoop.ERROR, "error"))
 
 
-class LoopCallbacks:
-    """Context manager recording the cell's callbacks in ``events``; past ``cap`` they are counted.
+class Callback:
+    """One callback the loop ran for the cell."""
 
-    ``cell_task`` is the Task running the cell itself, whose steps are the
-    cell's lane; ``cell_line()`` says where the cell stands now;
-    ``frame_line(frame)`` and ``code_line(code)`` map a suspended frame or a
-    function's code to a cell line (or None).
+    __slots__ = ("time", "duration", "kind", "lane", "label", "line")
+
+    def __init__(self, time: float, kind: str, lane: int | None, label: str, line: int | None):
+        #: When it started, seconds from the cell's start.
+        self.time = time
+        #: How long it ran (None while it runs).
+        self.duration: float | None = None
+        #: ``step``, ``io``, ``timer`` or ``callback`` (see the module's docstring).
+        self.kind = kind
+        #: ``id()`` of the Task or gen.coroutine that stepped, None for the loop's own work.
+        self.lane = lane
+        self.label = label
+        self.line = line
+
+
+class LoopCallbacks:
+    """Context manager recording the cell's callbacks in ``events``; past the cap they are counted.
+
+    The steps of the scope's ``cell_task`` are the cell's own lane.
     """
 
-    def __init__(
-        self,
-        t0: float,
-        work: CellWork,
-        cell_task: asyncio.Task,
-        cell_line: Callable[[], int | None],
-        frame_line: Callable[[FrameType], int | None],
-        code_line: Callable[[CodeType], int | None],
-        cap: int,
-    ):
-        self.t0 = t0
-        self.work = work
-        self.cell_task = cell_task
-        self.cell_line = cell_line
-        self.frame_line = frame_line
-        self.code_line = code_line
-        self.cap = cap
-        self.events: list[list] = []
+    def __init__(self, scope: TornadoScope):
+        self.scope = scope
+        self.events: list[Callback] = []
         self.dropped = 0
-        #: The event of the callback running now (a gen.coroutine step may claim it).
-        self._current: list | None = None
+        #: The callback running now (a gen.coroutine step may claim it).
+        self._current: Callback | None = None
         self._swaps = Swaps()
 
     def __enter__(self) -> LoopCallbacks:
@@ -97,52 +95,53 @@ class LoopCallbacks:
         # The callback running now (the cell's own last step) ends after the
         # recording does: it is timed up to here.
         if self._current is not None:
-            self._current[1] = perf_counter() - self.t0 - self._current[0]
+            self._current.duration = self.scope.now() - self._current.time
 
     def _wrap(self, original):
         recorder = self
-        owns = self.work.owns
+        owns = self.scope.work.owns
         recorded = self.events
+        cap, t0 = self.scope.limits.events, self.scope.t0
 
         def _run(handle):
             if not owns(handle._context):
                 return original(handle)  # the kernel's own callback
-            if len(recorded) >= recorder.cap:
+            if len(recorded) >= cap:
                 recorder.dropped += 1
                 return original(handle)
             # Described before it runs: a step's line is where the coroutine stands now.
-            kind, key, label, line = recorder._describe(handle)
             start = perf_counter()
-            event = [start - recorder.t0, None, kind, key, label, line]
+            event = Callback(start - t0, *recorder._describe(handle))
             recorded.append(event)
             outer, recorder._current = recorder._current, event
             try:
                 return original(handle)
             finally:
-                event[1] = perf_counter() - start
+                event.duration = perf_counter() - start
                 recorder._current = outer
 
         return _run
 
     def busy_since(self) -> float | None:
-        """When the cell's callback running now started (seconds from ``t0``), or None."""
+        """When the cell's callback running now started (seconds from the cell's start), or None."""
         event = self._current
-        return None if event is None else event[0]
+        return None if event is None else event.time
 
     def runner_step(self, key: int, generator) -> None:
         """The callback running now resumes the gen.coroutine ``key``: record it as its step."""
         event = self._current
-        if event is not None and event[2] != "step":
-            event[2:] = ["step", key, _step_label(generator), self._line_where(generator)]
+        if event is not None and event.kind != "step":
+            event.kind, event.lane = "step", key
+            event.label, event.line = _step_label(generator), self.scope.line_of(generator)
 
     def _describe(self, handle) -> tuple[str, int | None, str, int | None]:
         callback = handle._callback
         owner = getattr(callback, "__self__", None)
         if isinstance(owner, asyncio.Task):
-            if owner is self.cell_task:
-                return "step", id(owner), "cell resumes", self.cell_line()
+            if owner is self.scope.cell_task:
+                return "step", id(owner), "cell resumes", self.scope.where_the_cell_stands()
             coro = owner.get_coro()
-            return "step", id(owner), _step_label(coro), self._line_where(coro)
+            return "step", id(owner), _step_label(coro), self.scope.line_of(coro)
         if isinstance(owner, BaseAsyncIOLoop) and callback.__name__ == "_handle_events":
             return "io", None, _io_label(owner, *handle._args), None
         if isinstance(owner, asyncio.BaseTransport):
@@ -150,22 +149,8 @@ class LoopCallbacks:
         function = function_of(handle)
         name = getattr(function, "__qualname__", None) or type(function).__name__
         label = _KNOWN.get(name, name)
-        code = getattr(function, "__code__", None)
-        line = self.code_line(code) if code is not None else None
+        line = self.scope.line_of(getattr(function, "__code__", None))
         return ("timer" if isinstance(handle, asyncio.TimerHandle) else "callback"), None, label, line
-
-    def _line_where(self, coro) -> int | None:
-        """The cell line where a suspended coroutine (or what it awaits, innermost) stands."""
-        line = None
-        while coro is not None:
-            frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
-            if frame is None:
-                break
-            here = self.frame_line(frame)
-            if here is not None:
-                line = here
-            coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
-        return line
 
 
 def _step_label(coro) -> str:

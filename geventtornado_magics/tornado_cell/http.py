@@ -39,17 +39,16 @@ import functools
 import sys
 import time
 from dataclasses import dataclass
-from time import perf_counter
 from typing import Callable
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.ioloop import IOLoop
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
-from .work import CellWork, outside_the_cell
+from .work import TornadoScope, outside_the_cell
 from ..run import Request
 from ..scope import Swaps
-from ..recorders.http_client import describe_error
+from ..recorders.http_client import Fetched, describe_error
 
 
 @dataclass
@@ -82,28 +81,20 @@ class IgnoredArguments:
 
 
 class TornadoHttpRecorder:
-    """Context manager recording the cell's ``AsyncHTTPClient`` requests in ``requests``.
+    """Context manager recording in ``fetched`` the cell's ``AsyncHTTPClient`` requests.
 
-    ``current_lane()`` gives the lane key of the code calling ``fetch``;
-    ``frame_line(frame)`` the cell line of a frame (for ``ignored_arguments``).
+    ``current_lane()`` gives the lane key of the code calling ``fetch``.
     """
 
     def __init__(
         self,
-        t0: float,
-        work: CellWork,
+        scope: TornadoScope,
         current_lane: Callable[[], int | None],
-        frame_line: Callable[[object], int | None],
-        cap: int,
     ):
-        self.t0 = t0
-        self.work = work
+        self.scope = scope
+        self.work = scope.work
         self.current_lane = current_lane
-        self.frame_line = frame_line
-        self.cap = cap
-        self.requests: list[Request] = []
-        #: Lane key of who made each request, parallel to ``requests``.
-        self.request_lanes: list[int | None] = []
+        self.fetched: list[Fetched] = []
         self.dropped = 0
         #: ``max_clients`` of each client the cell fetched with, by ``id()``.
         self.max_clients: dict[int, int] = {}
@@ -121,9 +112,6 @@ class TornadoHttpRecorder:
     def __exit__(self, *exc_info) -> None:
         self._swaps.close()
 
-    def _now(self) -> float:
-        return perf_counter() - self.t0
-
     # -- the request's life ---------------------------------------------------
 
     def _fetch(self, original):
@@ -135,12 +123,12 @@ class TornadoHttpRecorder:
             if not isinstance(request, HTTPRequest):
                 request = HTTPRequest(url=request, **kwargs)
                 kwargs = {}
-            if len(recorder.requests) >= recorder.cap:
+            if len(recorder.fetched) >= recorder.scope.limits.requests:
                 recorder.dropped += 1
                 future = original(client, request, raise_error, **kwargs)
                 recorder.work.track(future)
                 return future
-            now = recorder._now()
+            now = recorder.scope.now()
             pending = _Fetch(
                 row=Request(url=request.url, method=request.method, start=now),
                 lane=recorder.current_lane(),
@@ -161,8 +149,7 @@ class TornadoHttpRecorder:
             if pending.sent is not None:
                 pending.sent = pending.fetched  # a free slot: it never waited in the queue
             pending.future = future
-            recorder.requests.append(pending.row)
-            recorder.request_lanes.append(pending.lane)
+            recorder.fetched.append(Fetched(pending.row, pending.lane))
             if hasattr(client, "max_clients"):
                 recorder.max_clients[id(client)] = client.max_clients
             recorder.work.track(future)
@@ -183,7 +170,7 @@ class TornadoHttpRecorder:
                 pending = recorder._open.get(id(first.request if first is not None else request.request))
                 if pending is not None:
                     if pending.sent is None:
-                        pending.sent = recorder._now()
+                        pending.sent = recorder.scope.now()
                     pending.released = None
                     release_callback = functools.partial(recorder._released, pending, release_callback)
                 connection = connection_class(owner, request, release_callback, final_callback, *args, **kwargs)
@@ -197,7 +184,7 @@ class TornadoHttpRecorder:
 
     def _released(self, pending: _Fetch, release_callback) -> None:
         # The response is complete (or failed) and the slot is free again: the request's end.
-        pending.released = self._now()
+        pending.released = self.scope.now()
         release_callback()
 
     def _finished(self, pending: _Fetch) -> None:
@@ -212,7 +199,7 @@ class TornadoHttpRecorder:
     def _complete(self, pending: _Fetch, future, reason: str = "cancelled") -> None:
         """Fill the row from the fetch's outcome (``reason`` if it has none)."""
         row = pending.row
-        row.end = pending.released if pending.released is not None else self._now()
+        row.end = pending.released if pending.released is not None else self.scope.now()
         response = None
         if not future.done() or future.cancelled():
             row.error = reason
@@ -270,7 +257,7 @@ class TornadoHttpRecorder:
             client = original(cls, force_instance=force_instance, **kwargs)
             if existing is not None and client is existing:
                 recorder.ignored_arguments.append(
-                    IgnoredArguments(kwargs, getattr(client, "max_clients", None), recorder.frame_line(sys._getframe(1)))
+                    IgnoredArguments(kwargs, getattr(client, "max_clients", None), recorder.scope.line_of(sys._getframe(1)))
                 )
             return client
 

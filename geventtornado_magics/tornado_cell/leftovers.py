@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from typing import Callable
 
 from tornado.ioloop import PeriodicCallback
 
+from ..scope import CellScope
 from .tasks import is_library_code
 from .work import function_of
 
@@ -28,8 +28,8 @@ _NAMED = 10
 class Leftovers:
     """Collects ``(description, cell line)`` of the cell's pending callbacks, before they are cancelled."""
 
-    def __init__(self, code_line: Callable[[object], int | None]):
-        self.code_line = code_line
+    def __init__(self, scope: CellScope):
+        self.scope = scope
         self.pending: Counter[tuple[str, int | None]] = Counter()
 
     def record(self, handles: list[asyncio.Handle], now: float) -> None:
@@ -48,7 +48,7 @@ class Leftovers:
             code = getattr(function, "__code__", None)
             if is_library_code(code):
                 continue
-            self.pending[what, None if code is None else self.code_line(code)] += 1
+            self.pending[what, self.scope.line_of(code)] += 1
 
     def note(self) -> str | None:
         """The report's line, or None when the cell left nothing of its own pending."""

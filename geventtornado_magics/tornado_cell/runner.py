@@ -27,13 +27,13 @@ import contextlib
 import signal
 import threading
 from dataclasses import dataclass
-from time import perf_counter, process_time
+from time import process_time
 from typing import Callable
 
 from tornado.ioloop import IOLoop
 
 from ..cell import CompiledCell, compile_cell
-from .work import CellWork, first_done, outside_the_cell
+from .work import CellWork, TornadoScope, first_done, outside_the_cell
 from .tasks import CellTasks
 from ..recorders.blocking import THRESHOLD, BlockingWatch, Stretch
 from .callbacks import LoopCallbacks
@@ -77,33 +77,21 @@ async def run_tornado_cell(
     loop = asyncio.get_running_loop()
     cell_task = asyncio.current_task()
     portal = Portal(cell.run_async(shell))
-    t0 = perf_counter()
     cpu0 = process_time()
     with contextlib.ExitStack() as stack:
         work = stack.enter_context(CellWork(loop))
-        callbacks = None
-        if trace:
-            callbacks = stack.enter_context(
-                LoopCallbacks(
-                    t0,
-                    work,
-                    cell_task,
-                    cell_line=lambda: _where_the_cell_stands(cell, portal),
-                    frame_line=cell.line_of,
-                    code_line=cell.line_of_code,
-                    cap=limits.events,
-                )
-            )
+        scope = TornadoScope(
+            work, cell_task, portal, filename=cell.filename, line_offset=cell.line_offset, limits=limits
+        )
+        callbacks = stack.enter_context(LoopCallbacks(scope)) if trace else None
         watch = None
         if callbacks is not None and blocking_threshold:
-            watch = stack.enter_context(BlockingWatch(t0, cell.line_of, callbacks.busy_since, blocking_threshold))
-        tasks = stack.enter_context(
-            CellTasks(t0, work, limits.tasks, on_runner_step=callbacks.runner_step if callbacks else None)
-        )
-        http = stack.enter_context(TornadoHttpRecorder(t0, work, tasks.current_key, cell.line_of, limits.requests))
-        bridged = stack.enter_context(BlockingLoop(IOLoop.current(), work, cell.line_of))
-        old_style = stack.enter_context(CallbackFetch(work, cell.line_of))
-        sync_client = stack.enter_context(BlockingHttpClient(work, cell.line_of))
+            watch = stack.enter_context(BlockingWatch(scope, callbacks.busy_since, blocking_threshold))
+        tasks = stack.enter_context(CellTasks(scope, on_runner_step=callbacks.runner_step if callbacks else None))
+        http = stack.enter_context(TornadoHttpRecorder(scope, tasks.current_key))
+        bridged = stack.enter_context(BlockingLoop(IOLoop.current(), scope))
+        old_style = stack.enter_context(CallbackFetch(scope))
+        sync_client = stack.enter_context(BlockingHttpClient(scope))
         if serial:
             stack.enter_context(OneRequestAtATime())
         stopper = _Stopper(cell_task, timeout, on_stop=lambda reason: http.abort_pending(_ABORTED[reason]))
@@ -113,20 +101,20 @@ async def run_tornado_cell(
         except BaseException as exc:  # noqa: BLE001 - reported; the magic re-raises it
             run.error = _user_error(exc, stopper, cell, timeout)
         await stopper.absorb_late_cancel()
-        leftovers = Leftovers(cell.line_of_code)
+        leftovers = Leftovers(scope)
         ending = await _cancel_leftovers(work, http, leftovers)
-    run.wall = perf_counter() - t0
+    run.wall = scope.now()
     run.cpu = process_time() - cpu0
 
     lanes = _Lanes(cell_task, tasks)
     run.tasks = _tasks(tasks, callbacks, lanes, ending)
-    run.requests = http.requests
-    for request, key in zip(http.requests, http.request_lanes):
-        request.task = lanes.name(key)
+    run.requests = [fetched.request for fetched in http.fetched]
+    for fetched in http.fetched:
+        fetched.request.task = lanes.name(fetched.lane)
     if callbacks is not None:
         run.events = [
-            Event(time, kind, lanes.name(key), label=label, line=line, duration=took)
-            for time, took, kind, key, label, line in callbacks.events
+            Event(event.time, event.kind, lanes.name(event.lane), label=event.label, line=event.line, duration=event.duration)
+            for event in callbacks.events
         ]
     run.dropped = dropped_past_caps(callbacks.dropped if callbacks else 0, http.dropped, tasks.dropped)
     abandoned = sum(1 for record in tasks.records if record.future in ending.cancelled)
@@ -294,17 +282,6 @@ def _long_callbacks(run: Run, threshold: float) -> list[Stretch]:
     ]
 
 
-def _where_the_cell_stands(cell: CompiledCell, portal: Portal) -> int | None:
-    frame = portal.blocked_frame()
-    if frame is not None:
-        return cell.line_of(frame)
-    coro, line = portal.coro, None
-    while coro is not None and getattr(coro, "cr_frame", None) is not None:
-        line = cell.line_of(coro.cr_frame) or line
-        coro = coro.cr_await
-    return line
-
-
 class _Lanes:
     """Names for lane keys: ``cell``, a task's label, or ``loop`` for the rest."""
 
@@ -319,9 +296,9 @@ class _Lanes:
 def _tasks(tasks: CellTasks, callbacks: LoopCallbacks | None, lanes: _Lanes, ending: _Ending) -> list[Task]:
     first_step: dict[int, float] = {}
     if callbacks is not None:
-        for time, _, kind, key, _, _ in callbacks.events:
-            if kind == "step":
-                first_step.setdefault(key, time)
+        for event in callbacks.events:
+            if event.kind == "step":
+                first_step.setdefault(event.lane, event.time)
     result = []
     for record in tasks.records:
         value, error = record.outcome

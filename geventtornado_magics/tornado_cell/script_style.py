@@ -49,7 +49,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.ioloop import IOLoop
 
 from ..scope import Swaps
-from .work import CellWork, first_done, function_of
+from .work import TornadoScope, first_done, function_of
 from .portal import await_, in_portal
 
 _BLOCKING_ELSEWHERE = (
@@ -67,10 +67,10 @@ class BlockingLoop:
 
     _METHODS = ("start", "stop", "run_sync", "close")
 
-    def __init__(self, io_loop: IOLoop, work: CellWork, frame_line: Callable[[object], int | None]):
+    def __init__(self, io_loop: IOLoop, scope: TornadoScope):
         self.io_loop = io_loop
-        self.work = work
-        self.frame_line = frame_line
+        self.scope = scope
+        self.work = scope.work
         self.used: list[tuple[str, int | None]] = []
         self._real = {}
         self._swaps = Swaps()
@@ -95,7 +95,7 @@ class BlockingLoop:
             return self._real["start"]()
         if self._running or not in_portal():
             raise RuntimeError(_BLOCKING_ELSEWHERE.format(method="start"))
-        self.used.append(("start", self.frame_line(sys._getframe(1))))
+        self.used.append(("start", self.scope.line_of(sys._getframe(1))))
         self._running = True
         try:
             if self._stop_requested:
@@ -120,14 +120,14 @@ class BlockingLoop:
         """End the current ``start()`` like ``stop()``; the kernel's loop stays open."""
         if not self.work.is_current():
             return self._real["close"](all_fds)
-        self.used.append(("close", self.frame_line(sys._getframe(1))))
+        self.used.append(("close", self.scope.line_of(sys._getframe(1))))
         self.stop()
 
     def _stop_asyncio_loop(self) -> None:
         """``stop()`` of the asyncio loop under the IOLoop: in the cell, the same as ``IOLoop.stop()``."""
         if not self.work.is_current():
             return self._real["asyncio stop"]()
-        self.used.append(("asyncio stop", self.frame_line(sys._getframe(1))))
+        self.used.append(("asyncio stop", self.scope.line_of(sys._getframe(1))))
         self.stop()
 
     def run_sync(self, func: Callable, timeout: float | None = None):
@@ -136,7 +136,7 @@ class BlockingLoop:
             return self._real["run_sync"](func, timeout=timeout)
         if not in_portal():
             raise RuntimeError(_BLOCKING_ELSEWHERE.format(method="run_sync"))
-        self.used.append(("run_sync", self.frame_line(sys._getframe(1))))
+        self.used.append(("run_sync", self.scope.line_of(sys._getframe(1))))
         result = func()
         if result is None:
             return None
@@ -199,9 +199,9 @@ class CallbackFetch:
     ``uses`` records ``(callback name, cell line)`` for each such call, for the report.
     """
 
-    def __init__(self, work: CellWork, frame_line: Callable[[object], int | None]):
-        self.work = work
-        self.frame_line = frame_line
+    def __init__(self, scope: TornadoScope):
+        self.scope = scope
+        self.work = scope.work
         self.uses: list[tuple[str, int | None]] = []
         self._swaps = Swaps()
 
@@ -224,7 +224,7 @@ class CallbackFetch:
                 if callback is not None:
                     kwargs["callback"] = callback  # Tornado 6 rejects it, as it should outside a cell
                 return original(client, request, raise_error, **kwargs)
-            patch.uses.append((_name(callback), patch.frame_line(sys._getframe(1))))
+            patch.uses.append((_name(callback), patch.scope.line_of(sys._getframe(1))))
             if not isinstance(request, HTTPRequest):
                 request = HTTPRequest(url=request, **kwargs)
                 kwargs = {}

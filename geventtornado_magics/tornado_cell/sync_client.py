@@ -22,14 +22,13 @@ made in a cell fails in ``close()``.
 from __future__ import annotations
 
 import sys
-from typing import Callable
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClient
 from tornado.ioloop import IOLoop
 
 from ..scope import Swaps
 from .portal import await_, in_portal
-from .work import CellWork
+from .work import TornadoScope
 
 REFUSED = (
     "HTTPClient.fetch() blocks until the response is in, which only the cell's own code can do "
@@ -44,9 +43,9 @@ class BlockingHttpClient:
     ``uses`` records the cell line of each blocking ``fetch``, for the report.
     """
 
-    def __init__(self, work: CellWork, frame_line: Callable[[object], int | None]):
-        self.work = work
-        self.frame_line = frame_line
+    def __init__(self, scope: TornadoScope):
+        self.scope = scope
+        self.work = scope.work
         self.uses: list[int | None] = []
         self._swaps = Swaps()
 
@@ -81,7 +80,7 @@ class BlockingHttpClient:
                 return original(client, request, **kwargs)
             if not in_portal() or client._async_client.io_loop is not IOLoop.current():
                 raise RuntimeError(REFUSED)
-            patch.uses.append(patch.frame_line(sys._getframe(1)))
+            patch.uses.append(patch.scope.line_of(sys._getframe(1)))
             return await_(client._async_client.fetch(request, **kwargs))
 
         return fetch

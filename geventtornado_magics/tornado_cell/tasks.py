@@ -26,13 +26,12 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass
-from time import perf_counter
 from typing import Callable
 
 from tornado import gen
 
 from ..scope import Swaps
-from .work import CellWork, outside_the_cell
+from .work import TornadoScope, outside_the_cell
 from ..recorders.http_client import describe_error
 from ..recorders.naming import call_label, short_repr
 
@@ -95,14 +94,11 @@ class CellTasks:
 
     def __init__(
         self,
-        t0: float,
-        work: CellWork,
-        cap: int,
+        scope: TornadoScope,
         on_runner_step: Callable[[int, object], None] | None = None,
     ):
-        self.t0 = t0
-        self.work = work
-        self.cap = cap
+        self.scope = scope
+        self.work = scope.work
         self.on_runner_step = on_runner_step
         self.records: list[TaskRecord] = []
         self.dropped = 0
@@ -174,14 +170,14 @@ class CellTasks:
         return run
 
     def _record(self, future: asyncio.Future, coro, key: int | None = None) -> None:
-        if len(self.records) >= self.cap:
+        if len(self.records) >= self.scope.limits.tasks:
             self.dropped += 1
             return
         record = TaskRecord(
             key=id(future) if key is None else key,
             name=coroutine_label(coro),
             future=future,
-            spawned=perf_counter() - self.t0,
+            spawned=self.scope.now(),
             spawned_by=self.current_key(),
         )
         self.records.append(record)
@@ -189,7 +185,7 @@ class CellTasks:
         future.add_done_callback(lambda _: self._finished(record), context=outside_the_cell())
 
     def _finished(self, record: TaskRecord) -> None:
-        record.end = perf_counter() - self.t0
+        record.end = self.scope.now()
 
 
 def coroutine_label(coro) -> str:

@@ -40,8 +40,32 @@ from contextvars import ContextVar
 
 from tornado.ioloop import IOLoop
 
+from ..scope import CellScope
+
 #: Set while a cell runs, to the cell's CellWork; inherited by everything it schedules.
 CELL: ContextVar[CellWork | None] = ContextVar("geventtornado_magics.cell", default=None)
+
+
+class TornadoScope(CellScope):
+    """A ``%%tornado`` cell's scope: its work on the loop and the Task running it, besides its clock and lines.
+
+    ``portal`` runs the cell's code; ``where_the_cell_stands()`` reads it.
+    """
+
+    __slots__ = ("work", "cell_task", "portal")
+
+    def __init__(self, work: CellWork, cell_task: asyncio.Task | None, portal=None, **scope):
+        super().__init__(**scope)
+        self.work = work
+        self.cell_task = cell_task
+        self.portal = portal
+
+    def where_the_cell_stands(self) -> int | None:
+        """The cell line the cell's code waits on: in ``await_`` (synchronous code) or an ``await``."""
+        if self.portal is None:
+            return None
+        frame = self.portal.blocked_frame()
+        return self.line_of(frame if frame is not None else self.portal.coro)
 
 
 def running_cell() -> CellWork | None:
