@@ -9,7 +9,7 @@ own, so inside a cell it has to be done differently:
   ``socket`` (with DNS), ``ssl``, ``select``, ``selectors`` and ``time``. The
   kernel's threads already hold their sockets, selectors and locks; new
   objects made in the cell are the cooperative ones the lesson is about.
-* The rest is refused, each for a reason the report shows (``REFUSED``).
+* The rest is refused, each for a reason the report shows (``notes.REFUSED``).
 * What is patched is cooperative in the cell's thread only; every other
   thread gets the originals (``time.sleep``, ``socket.socket``, ...). The
   kernel's threads call them too (its parent poller sleeps in a loop), and so
@@ -41,6 +41,7 @@ from gevent.monkey import MonkeyPatchWarning, saved
 
 from ..run import Patching
 from ..scope import MISSING, Swaps
+from .notes import COMPARE_REASON, REFUSED
 
 #: The cooperative ``patch_*`` functions a cell may call, and the module each patches.
 SAFE = {
@@ -51,34 +52,6 @@ SAFE = {
     "patch_selectors": "selectors",
     "patch_time": "time",
 }
-
-#: What is never patched in a kernel, and why (shown in the report).
-REFUSED = {
-    "patch_thread": (
-        "threading",
-        "the kernel's shell-channel, IOPub and heartbeat threads are real threads; "
-        "with threading patched they turn into greenlets and the kernel stops answering",
-    ),
-    "patch_queue": (
-        "queue",
-        "asyncio resolves host names in worker threads that wait on queue.SimpleQueue; "
-        "patched, those threads fail with LoopExit",
-    ),
-    "patch_os": (
-        "os",
-        "os.fork and os.waitpid are patched for the whole process and a SIGCHLD watcher "
-        "outlives the cell, which breaks !commands and subprocesses",
-    ),
-    "patch_subprocess": ("subprocess", "needs os patched (see os)"),
-    "patch_signal": (
-        "signal",
-        "the kernel owns signal handling: Jupyter interrupts a cell with SIGINT",
-    ),
-    "patch_sys": ("sys", "stdin, stdout and stderr are the kernel's streams to the notebook"),
-}
-
-#: Why a safe module is left alone in the second run of ``--compare``.
-COMPARE_REASON = "--compare: this run goes without monkey patching, to show what it buys"
 
 #: Standard-library modules whose namespaces patching may change.
 _PATCHABLE_MODULES = sorted(set(SAFE.values()))

@@ -27,13 +27,14 @@ from gevent import getcurrent
 from gevent.hub import get_hub
 
 from ..cell import compile_cell
+from . import notes
 from .patching import ScopedPatching
 from ..recorders.blocking import THRESHOLD, BlockingWatch, Stretch
 from .switches import SwitchRecorder
 from ..recorders.http_client import HttpClientRecorder, describe_error
 from ..recorders.naming import numbered, short_repr
 from .failures import QuietFailures
-from .spawned import GRACE, SpawnedGreenlets
+from .spawned import SpawnedGreenlets
 from ..run import CellTimeout, Event, Run, Task
 from ..scope import CellScope
 from ..settings import Limits, dropped_past_caps
@@ -112,24 +113,8 @@ def run_gevent_cell(
     run.dropped = dropped_past_caps(switches.dropped if switches else 0, http.dropped, spawned.dropped)
     if watch is not None:
         run.blocking = watch.blocking(_long_runs(run, watch.threshold), run)
-    run.notes = _notes(spawned)
+    run.notes = notes.report_notes(spawned)
     return run
-
-
-def _notes(spawned: SpawnedGreenlets) -> list[str]:
-    notes = []
-    if spawned.cut_short:
-        notes.append(
-            f"{len(spawned.cut_short)} greenlet(s) left running were still in their cleanup (finally:) "
-            f"{GRACE:g} s after the cell killed them, and were killed again, which cut their cleanup short: "
-            "join them (gevent.joinall) to let them finish."
-        )
-    if spawned.unstoppable:
-        notes.append(
-            f"{len(spawned.unstoppable)} greenlet(s) ignored being killed twice and are still alive: "
-            "they may run again inside a later cell. Restart the kernel to be rid of them."
-        )
-    return notes
 
 
 @contextlib.contextmanager
@@ -175,8 +160,7 @@ def _requester():
 def _deadline(timeout: float | None):
     if not timeout:
         return contextlib.nullcontext()
-    message = f"the cell ran longer than --timeout {timeout:g} s; the greenlets it spawned were killed"
-    return gevent.Timeout(timeout, CellTimeout(message))
+    return gevent.Timeout(timeout, CellTimeout(notes.timed_out(timeout)))
 
 
 def _release_threadpool(hub) -> None:

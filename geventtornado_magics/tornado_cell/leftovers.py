@@ -21,12 +21,11 @@ from ..scope import CellScope
 from .tasks import is_library_code
 from .work import function_of
 
-#: Leftovers named one by one in the note; the rest are counted.
-_NAMED = 10
-
-
 class Leftovers:
-    """Collects ``(description, cell line)`` of the cell's pending callbacks, before they are cancelled."""
+    """Counts ``(description, cell line)`` of the cell's pending callbacks in ``pending``, before they are cancelled.
+
+    ``notes.leftovers_note`` says them in the report.
+    """
 
     def __init__(self, scope: CellScope):
         self.scope = scope
@@ -49,23 +48,6 @@ class Leftovers:
             if is_library_code(code):
                 continue
             self.pending[what, self.scope.line_of(code)] += 1
-
-    def note(self) -> str | None:
-        """The report's line, or None when the cell left nothing of its own pending."""
-        if not self.pending:
-            return None
-        items = [
-            f"{what}{f' (line {line})' if line else ''}{f' ×{times}' if times > 1 else ''}"
-            for (what, line), times in self.pending.most_common(_NAMED)
-        ]
-        rest = sum(self.pending.values()) - sum(times for _, times in self.pending.most_common(_NAMED))
-        if rest:
-            items.append(f"{rest} more")
-        return (
-            "Still pending when the cell's code ended, and cancelled (a script's loop would have run "
-            f"them later): {'; '.join(items)}. To let them run, wait for them in the cell: "
-            "IOLoop.current().start() returns when they are done, or at IOLoop.stop()."
-        )
 
 
 def _name(function) -> str:

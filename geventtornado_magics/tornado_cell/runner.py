@@ -42,6 +42,7 @@ from .http import TornadoHttpRecorder
 from ..run import CellTimeout, Event, Run, Task
 from ..scope import Swaps
 from ..settings import Limits, dropped_past_caps
+from . import notes
 from .portal import Portal
 from .script_style import BlockingLoop, CallbackFetch
 from .serial import OneRequestAtATime
@@ -94,7 +95,7 @@ async def run_tornado_cell(
         sync_client = stack.enter_context(BlockingHttpClient(scope))
         if serial:
             stack.enter_context(OneRequestAtATime())
-        stopper = _Stopper(cell_task, timeout, on_stop=lambda reason: http.abort_pending(_ABORTED[reason]))
+        stopper = _Stopper(cell_task, timeout, on_stop=lambda reason: http.abort_pending(notes.ABORTED[reason]))
         try:
             with stopper:
                 run.value = await portal
@@ -120,9 +121,9 @@ async def run_tornado_cell(
     abandoned = sum(1 for record in tasks.records if record.future in ending.cancelled)
     if watch is not None:
         run.blocking = watch.blocking(_long_callbacks(run, watch.threshold), run)
-    run.notes = _notes(run, http, bridged, old_style, sync_client, abandoned)
-    run.notes += _cleanup_notes(run.tasks)
-    pending = leftovers.note()
+    run.notes = notes.report_notes(run, http, bridged, old_style, sync_client, abandoned)
+    run.notes += notes.cleanup_notes(run.tasks, _CANCEL_GRACE)
+    pending = notes.leftovers_note(leftovers.pending)
     if pending:
         run.notes.append(pending)
     return run
@@ -212,17 +213,11 @@ def _user_error(exc: BaseException, stopper: _Stopper, cell: CompiledCell, timeo
     if not isinstance(exc, asyncio.CancelledError) or stopper.reason is None:
         return exc.with_traceback(traceback)
     if stopper.reason == "timeout":
-        stopped = CellTimeout(
-            f"the cell ran longer than --timeout {timeout:g} s; its tasks and fetches were cancelled"
-        )
+        stopped = CellTimeout(notes.timed_out(timeout))
     else:
-        stopped = KeyboardInterrupt("interrupted: the cell's tasks and fetches were cancelled")
+        stopped = KeyboardInterrupt(notes.INTERRUPTED)
     # Where the cell stood when it was stopped, not how the cancellation reached it.
     return stopped.with_traceback(cell.user_traceback(exc.__traceback__, cell_frames_only=True))
-
-
-#: What an aborted request's row says, by why the cell stopped.
-_ABORTED = {"timeout": "cancelled: --timeout", "interrupt": "cancelled: interrupted"}
 
 
 @dataclass
@@ -251,7 +246,7 @@ async def _cancel_leftovers(work: CellWork, http: TornadoHttpRecorder, pending: 
     """
     # Before anything is cancelled: what cancelling schedules is not the cell's leftover.
     pending.record(work.scheduled(), work.loop.time())
-    http.abort_pending("cancelled at the end of the cell")
+    http.abort_pending(notes.CANCELLED_AT_THE_END)
     leftovers = work.cancel_leftovers()
     # Let cancelled tasks unwind (their finally blocks), and done callbacks run.
     await asyncio.sleep(0)
@@ -319,94 +314,9 @@ def _tasks(tasks: CellTasks, callbacks: LoopCallbacks | None, lanes: _Lanes, end
     return result
 
 
-def _notes(
-    run: Run,
-    http: TornadoHttpRecorder,
-    bridged: BlockingLoop,
-    old_style: CallbackFetch,
-    sync_client: BlockingHttpClient,
-    abandoned: int,
-) -> list[str]:
-    notes = []
-    for name, line in dict.fromkeys(old_style.uses):
-        notes.append(
-            f"{_at(line)}fetch(url, {name}) used the callback argument Tornado 6 removed (there, "
-            f"{name} is taken for raise_error and never called); here it was called with the "
-            f"response. The modern line: response = await http_client.fetch(url), then "
-            f"{name}(response); or fetch(url).add_done_callback(lambda f: {name}(f.result()))."
-        )
-    for method, line in dict.fromkeys(bridged.used):
-        notes.append(f"{_at(line)}{_BLOCKING_NOTES[method]}")
-    for line in dict.fromkeys(sync_client.uses):
-        notes.append(
-            f"{_at(line)}HTTPClient().fetch() waited for its response on the kernel's own loop, which "
-            "ran on meanwhile; in a script it runs a loop of its own, which a running loop forbids. "
-            "In a coroutine: response = await AsyncHTTPClient().fetch(url)."
-        )
-    queued = [request for request in run.requests if request.queued > 0.001]
-    if queued:
-        limits = ", ".join(f"max_clients={value}" for value in sorted(set(http.max_clients.values()))) or "max_clients"
-        notes.append(
-            f"{len(queued)} of {len(run.requests)} requests waited {sum(r.queued for r in queued):.2f} s in "
-            f"total for a connection: the client runs at most {limits} requests at once and queues the "
-            "rest. For more at once: AsyncHTTPClient(force_instance=True, max_clients=100) (close() it "
-            "after), or AsyncHTTPClient.configure(None, max_clients=100) before the kernel's first client."
-        )
-    for ignored in http.ignored_arguments:
-        arguments = ", ".join(f"{key}={value!r}" for key, value in ignored.arguments.items())
-        notes.append(
-            f"{_at(ignored.line)}AsyncHTTPClient({arguments}) returned this loop's existing client "
-            f"and ignored the arguments (it keeps max_clients={ignored.max_clients}): Tornado makes one "
-            f"client per loop. Use AsyncHTTPClient(force_instance=True, {arguments}), or "
-            f"AsyncHTTPClient.configure(None, {arguments}) before the first client is made."
-        )
-    if abandoned and run.error is None:
-        notes.append(
-            f"{abandoned} task(s) were still running when the cell's code ended, and were cancelled: "
-            "await them (asyncio.gather, or IOLoop.current().start()) to let them finish."
-        )
-    return notes
-
-
 def _state(record, ending: _Ending) -> str:
     if record.future in ending.unfinished:
         return "unfinished"
     if record.future in ending.cut_short:
         return "cleanup cut short"
     return record.state
-
-
-def _cleanup_notes(tasks: list[Task]) -> list[str]:
-    """What became of cleanups that did not finish in time, by task."""
-    notes = []
-    cut = [task.name for task in tasks if task.state == "cleanup cut short"]
-    if cut:
-        notes.append(
-            f"{', '.join(cut)}: its cleanup (finally, or except CancelledError) was still awaiting "
-            f"{_CANCEL_GRACE:g} s after the end of the cell cancelled it; it was cancelled again where it "
-            "waited, so the rest of that cleanup did not run. Keep cleanup short, or await the task in the cell."
-        )
-    stuck = [task.name for task in tasks if task.state == "unfinished"]
-    if stuck:
-        notes.append(
-            f"{', '.join(stuck)}: unfinished. Cancelled twice, it caught CancelledError and went on "
-            "waiting; its timers and callbacks were cancelled, so it waits for good and runs nothing in "
-            "a later cell. Re-raise CancelledError after cleaning up."
-        )
-    return notes
-
-
-_BLOCKING_NOTES = {
-    "start": "IOLoop.start() ran the kernel's own loop until the cell's fetches, callbacks and "
-    "tasks were done, then returned; in a script it runs until IOLoop.stop().",
-    "run_sync": "IOLoop.run_sync() waited on the kernel's own loop and left it running; Tornado's "
-    "run_sync stops the loop it ran, which here would have stopped the kernel.",
-    "close": "IOLoop.close() would have closed the kernel's own loop, taking the kernel's handlers "
-    "off it (no cell would run again): here it acted as IOLoop.stop(), and the loop runs on.",
-    "asyncio stop": "loop.stop() would have stopped the kernel's own loop, and the kernel with it: "
-    "here it acted as IOLoop.stop(), ending IOLoop.start(), and the loop runs on.",
-}
-
-
-def _at(line: int | None) -> str:
-    return f"Line {line}: " if line else ""

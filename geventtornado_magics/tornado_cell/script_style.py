@@ -49,13 +49,10 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.ioloop import IOLoop
 
 from ..scope import Swaps
+from .notes import BLOCKING_ELSEWHERE
 from .work import TornadoScope, first_done, function_of
 from .portal import await_, in_portal
 
-_BLOCKING_ELSEWHERE = (
-    "IOLoop.{method}() can only block the cell's own code, where a script would call it: "
-    "this loop is the kernel's and is already running. In a coroutine, await instead."
-)
 
 
 class BlockingLoop:
@@ -94,7 +91,7 @@ class BlockingLoop:
         if not self.work.is_current():
             return self._real["start"]()
         if self._running or not in_portal():
-            raise RuntimeError(_BLOCKING_ELSEWHERE.format(method="start"))
+            raise RuntimeError(BLOCKING_ELSEWHERE.format(method="start"))
         self.used.append(("start", self.scope.line_of(sys._getframe(1))))
         self._running = True
         try:
@@ -135,7 +132,7 @@ class BlockingLoop:
         if not self.work.is_current():
             return self._real["run_sync"](func, timeout=timeout)
         if not in_portal():
-            raise RuntimeError(_BLOCKING_ELSEWHERE.format(method="run_sync"))
+            raise RuntimeError(BLOCKING_ELSEWHERE.format(method="run_sync"))
         self.used.append(("run_sync", self.scope.line_of(sys._getframe(1))))
         result = func()
         if result is None:

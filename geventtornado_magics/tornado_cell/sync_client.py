@@ -27,14 +27,10 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClient
 from tornado.ioloop import IOLoop
 
 from ..scope import Swaps
+from .notes import SYNC_FETCH_ELSEWHERE
 from .portal import await_, in_portal
 from .work import TornadoScope
 
-REFUSED = (
-    "HTTPClient.fetch() blocks until the response is in, which only the cell's own code can do "
-    "here (the kernel's loop is already running). In a coroutine or a callback, use "
-    "response = await AsyncHTTPClient().fetch(url)."
-)
 
 
 class BlockingHttpClient:
@@ -79,7 +75,7 @@ class BlockingHttpClient:
             if not patch.work.is_current():
                 return original(client, request, **kwargs)
             if not in_portal() or client._async_client.io_loop is not IOLoop.current():
-                raise RuntimeError(REFUSED)
+                raise RuntimeError(SYNC_FETCH_ELSEWHERE)
             patch.uses.append(patch.scope.line_of(sys._getframe(1)))
             return await_(client._async_client.fetch(request, **kwargs))
 
