@@ -13,7 +13,7 @@ the hub instance (``Hub.handle_error``); this replaces the printing only.
 
 from __future__ import annotations
 
-from ..render.summary import error_text
+from ..render.units import error_text
 from ..scope import Swaps
 from .spawned import SpawnedGreenlets
 

@@ -31,7 +31,8 @@ from . import notes
 from .patching import ScopedPatching
 from ..recorders.blocking import THRESHOLD, BlockingWatch, Stretch
 from .switches import SwitchRecorder
-from ..recorders.http_client import HttpClientRecorder, describe_error
+from ..recorders.http_client import HttpClientRecorder
+from ..render.units import error_text
 from ..recorders.naming import numbered, short_repr
 from .failures import QuietFailures
 from .spawned import SpawnedGreenlets
@@ -103,7 +104,7 @@ def run_gevent_cell(
     run.cpu = process_time() - cpu0
     run.patching = patching.report
 
-    lanes = _Lanes(hub, main, spawned)
+    lanes = _GreenletLaneNames(hub, main, spawned)
     run.tasks = _tasks(spawned, switches, lanes)
     run.requests = [fetched.request for fetched in http.fetched]
     for fetched in http.fetched:
@@ -176,7 +177,7 @@ def _release_threadpool(hub) -> None:
     del hub.threadpool
 
 
-class _Lanes:
+class _GreenletLaneNames:
     """Names for greenlet keys: ``cell``, ``hub``, or what a spawned greenlet runs."""
 
     def __init__(self, hub, main, spawned: SpawnedGreenlets):
@@ -192,7 +193,7 @@ class _Lanes:
         return name
 
 
-def _tasks(spawned: SpawnedGreenlets, switches, lanes: _Lanes) -> list[Task]:
+def _tasks(spawned: SpawnedGreenlets, switches, lanes: _GreenletLaneNames) -> list[Task]:
     tasks = []
     for spawn in spawned.spawned:
         glet = spawn.greenlet
@@ -214,14 +215,14 @@ def _tasks(spawned: SpawnedGreenlets, switches, lanes: _Lanes) -> list[Task]:
             task.state = "killed"
         elif glet.exception is not None:
             task.state = "failed"
-            task.error = describe_error(glet.exception)
+            task.error = error_text(glet.exception)
         else:
             task.result = short_repr(glet.value)
         tasks.append(task)
     return tasks
 
 
-def _events(switches: SwitchRecorder, lanes: _Lanes) -> list[Event]:
+def _events(switches: SwitchRecorder, lanes: _GreenletLaneNames) -> list[Event]:
     greenlets, ended = switches.greenlets, switches.ended
     # Each lane's name, resolved once per greenlet rather than twice per switch,
     # in the order the trace first meets it (greenlets without a name are numbered so).

@@ -33,6 +33,7 @@ import http.client
 import threading
 from typing import Callable, NamedTuple
 
+from ..render.units import error_text
 from ..run import Request
 from ..scope import CellScope, Swaps
 
@@ -109,7 +110,7 @@ class HttpClientRecorder:
             try:
                 return original(conn, method, url, *args, **kwargs)
             except BaseException as exc:
-                recorder._fail(conn.__dict__.get(_ROW), describe_error(exc))
+                recorder._fail(conn.__dict__.get(_ROW), error_text(exc))
                 raise
 
         return putrequest
@@ -136,7 +137,7 @@ class HttpClientRecorder:
             try:
                 return original(conn, *args, **kwargs)
             except BaseException as exc:
-                recorder._fail(conn.__dict__.get(_ROW), describe_error(exc))
+                recorder._fail(conn.__dict__.get(_ROW), error_text(exc))
                 raise
 
         return call
@@ -149,7 +150,7 @@ class HttpClientRecorder:
             try:
                 response = original(conn)
             except BaseException as exc:
-                recorder._fail(request, describe_error(exc))
+                recorder._fail(request, error_text(exc))
                 raise
             if request is not None:
                 request.status = response.status
@@ -176,7 +177,7 @@ class HttpClientRecorder:
             try:
                 data = original(response, *args, **kwargs)
             except BaseException as exc:
-                recorder._fail(request, describe_error(exc))
+                recorder._fail(request, error_text(exc))
                 raise
             finally:
                 state[_READING] = False
@@ -205,11 +206,3 @@ class HttpClientRecorder:
         if request.end is None:  # a body cut short ended when its connection closed, a moment ago
             request.end = self.scope.now()
         request.error = error
-
-
-def describe_error(exc: BaseException) -> str:
-    """A one-line account of why a request failed, e.g. ``ConnectionRefusedError: ...``."""
-    name, text = type(exc).__name__, str(exc)
-    if not text:
-        return name
-    return text if text.startswith(f"{name}(") else f"{name}: {text}"  # IncompleteRead names itself

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+from ..render.units import clip
+
 _ARG_WIDTH = 48
 _MAX_ARGS = 4
 
 
 def short_repr(value, width: int = _ARG_WIDTH) -> str:
-    """``repr(value)``, cut in the middle past ``width`` so both ends stay readable."""
+    """``repr(value)``, clipped in the middle past ``width`` so both ends stay readable."""
     try:
         text = repr(value)
     except Exception:  # noqa: BLE001 - a broken __repr__ must not break the report
         text = f"<{type(value).__name__}>"
-    if len(text) <= width:
-        return text
-    head = (width - 1) // 2
-    return f"{text[:head]}…{text[head - width + 1:]}"
+    return clip(text, width)
 
 
 def call_label(function, args=(), kwargs=None) -> str:

@@ -40,7 +40,6 @@ from .style import STYLE
 from .summary import (
     Summary,
     blocking_findings,
-    error_text,
     event_word,
     facts,
     headline,
@@ -55,7 +54,7 @@ from .svg import render_svg
 from .tables import Group, Table, request_table, source_listing, trace_table
 from .timeline import Timeline, build_timeline
 from .tree import task_tree
-from .units import clip, count, plural
+from .units import clip, count, error_text, plural
 
 #: Characters shown of a wide cell, by kind; the cell's title has all of it. Errors
 #: are what a lesson on failures is about: they wrap rather than being cut.

@@ -200,12 +200,3 @@ def patching_lines(run: Run) -> list[str]:
     if run.patching is None:
         return []
     return [f"{module}: {reason}" for module, reason in run.patching.refused.items()]
-
-
-def error_text(error: BaseException) -> str:
-    """``ZeroDivisionError: division by zero``, even for an exception whose ``str()`` raises."""
-    try:
-        text = str(error)
-    except Exception:  # noqa: BLE001 - the report of a failed cell must still render
-        text = ""
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__

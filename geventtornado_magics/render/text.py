@@ -9,11 +9,11 @@ the middle, where a URL or a call is least telling.
 from __future__ import annotations
 
 from ..run import Run
-from .summary import blocking_findings, error_text, event_word, facts, headline, lane_word, patching_lines, patching_summary, summarize
+from .summary import blocking_findings, event_word, facts, headline, lane_word, patching_lines, patching_summary, summarize
 from .tables import Row, Table, request_table, trace_table
 from .timeline import Timeline, build_timeline
 from .tree import task_tree
-from .units import clip, count, cut, seconds
+from .units import clip, count, cut, error_text, seconds
 
 #: Character columns of the timeline's plot.
 COLUMNS = 64

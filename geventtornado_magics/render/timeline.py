@@ -124,7 +124,7 @@ def build_timeline(
 ) -> Timeline:
     span = _span(run)
     rows = _request_rows(run.requests)
-    lanes = _Lanes(run, max_lanes, rows)
+    lanes = _DrawnLanes(run, max_lanes, rows)
     gap = span / columns
 
     hub = loop_lane(run.model) if run.model == "gevent" else None
@@ -228,7 +228,7 @@ def _request_rows(requests: list[Request]) -> _RequestRows:
     return _RequestRows(lane, extra)
 
 
-class _Lanes:
+class _DrawnLanes:
     """Which lane each name is drawn on: one by one up to ``max_lanes``, then one shared lane."""
 
     def __init__(self, run: Run, max_lanes: int, rows: _RequestRows):

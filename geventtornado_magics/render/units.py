@@ -82,3 +82,20 @@ def common_origin(urls) -> str:
 def relative(text: str, origin: str) -> str:
     """``fetch('/delay/0.5')`` for ``fetch('http://127.0.0.1:41234/delay/0.5')`` on that origin."""
     return text.replace(origin, "") if origin and origin in text else text
+
+
+def error_text(error: BaseException) -> str:
+    """``ConnectionRefusedError: [Errno 111] …``: an error in one line, for a row, a task or the report.
+
+    Robust to an exception whose ``str()`` raises (the report of a failed cell
+    must still render), and to one whose text names itself already
+    (``IncompleteRead(5 bytes read)``).
+    """
+    name = type(error).__name__
+    try:
+        text = str(error)
+    except Exception:  # noqa: BLE001 - see above
+        text = ""
+    if not text:
+        return name
+    return text if text.startswith(f"{name}(") else f"{name}: {text}"

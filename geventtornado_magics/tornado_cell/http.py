@@ -48,7 +48,8 @@ from tornado.simple_httpclient import SimpleAsyncHTTPClient
 from .work import TornadoScope, outside_the_cell
 from ..run import Request
 from ..scope import Swaps
-from ..recorders.http_client import Fetched, describe_error
+from ..recorders.http_client import Fetched
+from ..render.units import error_text
 
 
 @dataclass
@@ -210,7 +211,7 @@ class TornadoHttpRecorder:
                 row.status = response.code
                 row.nbytes = len(response.body)
             if error is not None and not _is_status(error):
-                row.error = describe_error(error)
+                row.error = error_text(error)
         sent = self._sent(pending, response)
         row.start = row.end if sent is None else min(sent, row.end)
         row.queued = row.start - pending.fetched

@@ -107,7 +107,7 @@ async def run_tornado_cell(
     run.wall = scope.now()
     run.cpu = process_time() - cpu0
 
-    lanes = _Lanes(cell_task, tasks)
+    lanes = _TaskLaneNames(cell_task, tasks)
     run.tasks = _tasks(tasks, callbacks, lanes, ending)
     run.requests = [fetched.request for fetched in http.fetched]
     for fetched in http.fetched:
@@ -277,7 +277,7 @@ def _long_callbacks(run: Run, threshold: float) -> list[Stretch]:
     ]
 
 
-class _Lanes:
+class _TaskLaneNames:
     """Names for lane keys: ``cell``, a task's label, or ``loop`` for the rest."""
 
     def __init__(self, cell_task: asyncio.Task, tasks: CellTasks):
@@ -288,7 +288,7 @@ class _Lanes:
         return self._names.get(key, "loop")
 
 
-def _tasks(tasks: CellTasks, callbacks: LoopCallbacks | None, lanes: _Lanes, ending: _Ending) -> list[Task]:
+def _tasks(tasks: CellTasks, callbacks: LoopCallbacks | None, lanes: _TaskLaneNames, ending: _Ending) -> list[Task]:
     first_step: dict[int, float] = {}
     if callbacks is not None:
         for event in callbacks.events:

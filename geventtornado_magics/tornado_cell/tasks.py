@@ -32,7 +32,7 @@ from tornado import gen
 
 from ..scope import Swaps
 from .work import TornadoScope, outside_the_cell
-from ..recorders.http_client import describe_error
+from ..render.units import error_text
 from ..recorders.naming import call_label, short_repr
 
 _Runner = gen.Runner
@@ -78,7 +78,7 @@ class TaskRecord:
         # asyncio's "never retrieved" warning at some later garbage collection.
         error = future.exception()
         if error is not None:
-            return None, describe_error(error)
+            return None, error_text(error)
         return short_repr(future.result()), None
 
 
