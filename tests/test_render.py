@@ -320,7 +320,7 @@ def test_tornado_timeline_shows_queueing_and_callbacks():
 def test_a_run_with_nothing_to_draw_has_no_picture():
     run = Run(model="gevent", source="x = 1", wall=0.001)
     assert "<svg" not in render_html(run)
-    assert render_text(run).startswith("%%gevent: 1.0 ms — no HTTP requests")
+    assert render_text(run).startswith("%%gevent: 1.0 ms — no HTTP requests recorded")
 
 
 # The tables

@@ -6,6 +6,8 @@ Each test is a cell that once hung, killed or misreported in a live kernel
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 pytestmark = pytest.mark.kernel
@@ -192,3 +194,91 @@ def test_a_cleanup_that_outlasts_the_grace_is_cut_short_and_reported(kernel):
     assert later.stdout == "", "nothing of the cell runs in a later cell"
     assert later.value == "[True, False]"
     kernel.ok("del workers\nimport gc\ngc.collect()")  # the frozen task goes with its last reference
+
+
+def test_httpx_requests_in_a_cell_are_recorded(kernel, demo_url):
+    reply = kernel.execute(
+        "%%tornado\n"
+        "import asyncio, httpx\n"
+        "async with httpx.AsyncClient() as client:\n"
+        "    responses = await asyncio.gather(*[client.get(DEMO + '/delay/0.3') for _ in range(3)])\n"
+        "    async with client.stream('GET', DEMO + '/bytes/2000') as streamed:\n"
+        "        body = await streamed.aread()\n"
+        "with httpx.Client() as blocking:\n"
+        "    missing = blocking.get(DEMO + '/status/404')\n"
+        "[r.status_code for r in responses], len(body), missing.status_code\n",
+        timeout=30,
+    )
+    assert reply.status == "ok", reply.text
+    assert reply.value == "([200, 200, 200], 2000, 404)"
+    rows = eval(last_run(kernel, "[(r.url, r.status, r.nbytes, r.error, r.start, r.end) for r in _g.last_run().requests]"))
+    assert [row[:4] for row in rows] == [(f"{demo_url}/delay/0.3", 200, 14, None)] * 3 + [
+        (f"{demo_url}/bytes/2000", 200, 2000, None),
+        (f"{demo_url}/status/404", 404, rows[4][2], None),
+    ]
+    assert max(start for _, _, _, _, start, _ in rows[:3]) < min(end for *_, end in rows[:3]), "the three overlapped"
+    headline = reply.displays[0]["text/plain"].splitlines()[0]
+    assert headline.startswith("%%tornado: 5 requests in") and "peak 3 at once" in headline
+
+
+def test_aiohttp_requests_in_a_cell_are_recorded(kernel, demo_url):
+    reply = kernel.execute(
+        "%%tornado\n"
+        "import asyncio, aiohttp\n"
+        "async def get(session, url):\n"
+        "    async with session.get(url) as response:\n"
+        "        return response.status, len(await response.read())\n"
+        "async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=2)) as session:\n"
+        "    results = await asyncio.gather(*[get(session, DEMO + '/delay/0.3') for _ in range(3)])\n"
+        "    results.append(await get(session, DEMO + '/bytes/5000'))\n"
+        "results\n",
+        timeout=30,
+    )
+    assert reply.status == "ok", reply.text
+    assert reply.value == str([(200, 14)] * 3 + [(200, 5000)])
+    rows = eval(last_run(kernel, "[(r.url, r.status, r.nbytes, r.error, r.queued, r.task) for r in _g.last_run().requests]"))
+    assert [row[:4] for row in rows] == [(f"{demo_url}/delay/0.3", 200, 14, None)] * 3 + [
+        (f"{demo_url}/bytes/5000", 200, 5000, None)
+    ]
+    # limit=2: the third request waited for a connection, about one request's time.
+    assert sorted(queued > 0.2 for *_, queued, _ in rows[:3]) == [False, False, True]
+    # Each request on the lane of the task that made it; the last one the cell's own.
+    lanes = [re.sub(r"\(.*\)", "", task) for *_, task in rows]
+    assert lanes == ["get", "get #2", "get #3", "cell"]
+    assert reply.displays[0]["text/plain"].startswith("%%tornado: 4 requests in")
+
+
+def test_blocking_requests_in_a_cell_and_its_threads_are_recorded(kernel, demo_url):
+    reply = kernel.execute(
+        "%%tornado\n"
+        "import asyncio, urllib.request\n"
+        "def get(path):\n"
+        "    return len(urllib.request.urlopen(DEMO + path).read())\n"
+        "first = get('/bytes/100')\n"
+        "more = await asyncio.gather(*[asyncio.to_thread(get, '/delay/0.3') for _ in range(2)])\n"
+        "first, more\n",
+        timeout=30,
+    )
+    assert reply.status == "ok", reply.text
+    assert reply.value == "(100, [14, 14])"
+    rows = eval(last_run(kernel, "[(r.url, r.status, r.nbytes, r.error, r.task) for r in _g.last_run().requests]"))
+    assert rows[0] == (f"{demo_url}/bytes/100", 200, 100, None, "cell")
+    assert sorted(row[:4] for row in rows[1:]) == [(f"{demo_url}/delay/0.3", 200, 14, None)] * 2
+    threads = {row[4] for row in rows[1:]}
+    assert len(threads) == 2 and all(name.startswith("asyncio_") for name in threads), threads
+    assert reply.displays[0]["text/plain"].startswith("%%tornado: 3 requests in")
+
+
+def test_requests_no_recorder_sees_are_not_claimed_to_be_none(kernel):
+    reply = kernel.ok(
+        "%%tornado\n"
+        "import asyncio\n"
+        "reader, writer = await asyncio.open_connection('127.0.0.1', int(DEMO.rsplit(':', 1)[1]))\n"
+        "writer.write(b'GET /bytes/10 HTTP/1.0\\r\\n\\r\\n')\n"
+        "answer = await reader.read()\n"
+        "writer.close()\n"
+        "answer.split()[1]\n",
+        timeout=20,
+    )
+    assert reply.value == "b'200'"
+    assert reply.displays[0]["text/plain"].splitlines()[0].endswith(" — no HTTP requests recorded")

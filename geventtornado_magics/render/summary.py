@@ -103,7 +103,8 @@ def headline(s: Summary) -> str:
     # A magic's run is named after it; a run of %compare_models by its model ("threads").
     name = f"%%{s.model}" if s.model in ("gevent", "tornado") else s.model
     if not s.requests:
-        return f"{name}: {seconds(s.wall)} — no HTTP requests"
+        # Recorded, not made: a client no recorder watches (raw sockets, pycurl) leaves no row.
+        return f"{name}: {seconds(s.wall)} — no HTTP requests recorded"
     parts = [f"{name}: {plural(s.requests, 'request')} in {seconds(s.wall)}"]
     if s.requests > 1:
         if s.peak <= 1:

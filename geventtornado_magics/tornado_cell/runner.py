@@ -47,6 +47,8 @@ from .portal import Portal
 from .script_style import BlockingLoop, CallbackFetch
 from .serial import OneRequestAtATime
 from .sync_client import BlockingHttpClient
+from ..recorders.http_client import HttpClientRecorder
+from .other_clients import OtherHttpClients
 from .leftovers import Leftovers
 
 #: How long the tasks a cell left behind get to finish cancelling (their finally blocks).
@@ -90,6 +92,8 @@ async def run_tornado_cell(
             watch = stack.enter_context(BlockingWatch(scope, callbacks.busy_since, blocking_threshold))
         tasks = stack.enter_context(CellTasks(scope, on_runner_step=callbacks.runner_step if callbacks else None))
         http = stack.enter_context(TornadoHttpRecorder(scope, tasks.current_key))
+        others = stack.enter_context(OtherHttpClients(scope, tasks.current_key))
+        blocking_http = stack.enter_context(HttpClientRecorder(scope, _requester(tasks)))
         bridged = stack.enter_context(BlockingLoop(IOLoop.current(), scope))
         old_style = stack.enter_context(CallbackFetch(scope))
         sync_client = stack.enter_context(BlockingHttpClient(scope))
@@ -109,15 +113,18 @@ async def run_tornado_cell(
 
     lanes = _TaskLaneNames(cell_task, tasks)
     run.tasks = _tasks(tasks, callbacks, lanes, ending)
-    run.requests = [fetched.request for fetched in http.fetched]
-    for fetched in http.fetched:
-        fetched.request.task = lanes.name(fetched.lane)
+    fetched = [*http.fetched, *others.fetched, *blocking_http.fetched]
+    run.requests = [one.request for one in fetched]
+    for one in fetched:
+        one.request.task = lanes.name(one.lane)
     if callbacks is not None:
         run.events = [
             Event(event.time, event.kind, lanes.name(event.lane), label=event.label, line=event.line, duration=event.duration)
             for event in callbacks.events
         ]
-    run.dropped = dropped_past_caps(callbacks.dropped if callbacks else 0, http.dropped, tasks.dropped)
+    run.dropped = dropped_past_caps(
+        callbacks.dropped if callbacks else 0, http.dropped + others.dropped + blocking_http.dropped, tasks.dropped
+    )
     abandoned = sum(1 for record in tasks.records if record.future in ending.cancelled)
     if watch is not None:
         run.blocking = watch.blocking(_long_callbacks(run, watch.threshold), run)
@@ -278,14 +285,27 @@ def _long_callbacks(run: Run, threshold: float) -> list[Stretch]:
 
 
 class _TaskLaneNames:
-    """Names for lane keys: ``cell``, a task's label, or ``loop`` for the rest."""
+    """Names for lane keys: ``cell``, a task's label, a thread's name, or ``loop`` for the rest."""
 
     def __init__(self, cell_task: asyncio.Task, tasks: CellTasks):
         self._names = {id(cell_task): "cell"}
         self._names.update(numbered((record.key, record.name) for record in tasks.records))
 
-    def name(self, key: int | None) -> str:
+    def name(self, key: int | str | None) -> str:
+        if isinstance(key, str):
+            return key  # a thread's name (see _requester)
         return self._names.get(key, "loop")
+
+
+def _requester(tasks: CellTasks) -> Callable[[], int | str | None]:
+    """Who makes a blocking request: on the loop's thread the task (or cell) running, elsewhere the thread."""
+    loop_thread = threading.current_thread()
+
+    def current():
+        thread = threading.current_thread()
+        return tasks.current_key() if thread is loop_thread else thread.name
+
+    return current
 
 
 def _tasks(tasks: CellTasks, callbacks: LoopCallbacks | None, lanes: _TaskLaneNames, ending: _Ending) -> list[Task]:
