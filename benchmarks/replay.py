@@ -24,7 +24,7 @@ import sys
 from time import perf_counter
 
 import geventtornado_magics
-from geventtornado_magics.predict import Quiz, questions
+from geventtornado_magics.study.predict import Quiz, questions
 from geventtornado_magics.render.replay import PLAYER_CONTEXT, frame_html, storyboard_bundle, with_playheads
 from geventtornado_magics.render.svg import render_svg
 from geventtornado_magics.render.timeline import build_timeline

@@ -27,8 +27,7 @@ from .gevent_cell.runner import run_gevent_cell
 from .tornado_cell.reentry import run_until_complete
 from .recorders.http_client import HttpClientRecorder
 from .run import Comparison, Request, Run
-from .scope import CellScope
-from .settings import Limits
+from .scope import CellScope, Limits
 from .tornado_cell.runner import run_tornado_cell
 
 MODELS = ("sequential", "threads", "gevent", "tornado", "asyncio")

@@ -19,9 +19,15 @@ from traitlets import Float, Integer
 from .ipython_compat import output_can_be_silenced
 from .recorders.blocking import THRESHOLD
 from .run import Comparison, Run
-from .settings import Limits
+from .scope import Limits
 
 _last_run: Run | None = None
+
+#: ``--compare``'s second run of each model: what it is called, and the runner's options for it.
+_WITHOUT = {
+    "gevent": ("without patching", {"allow_patching": False}),
+    "tornado": ("one request at a time", {"serial": True}),
+}
 
 #: Options both cell magics take.
 _predict = argument(
@@ -132,21 +138,8 @@ class GeventTornadoMagics(Magics):
         args = self._parse(self.gevent, line)
         from .gevent_cell.runner import run_gevent_cell
 
-        def run(patching: bool) -> Run:
-            return run_gevent_cell(
-                self.shell,
-                cell,
-                patch=args.patch,
-                timeout=args.timeout,
-                trace=args.trace,
-                limits=self._limits(),
-                blocking_threshold=self.blocking_threshold,
-                allow_patching=patching,
-            )
-
-        if args.compare:
-            return self._show_comparison(run(True), run(False), "without patching", line, args)
-        return self._show(run(True), line, args)
+        runs = [run_gevent_cell(self.shell, cell, patch=args.patch, **options) for options in self._runs("gevent", args)]
+        return self._show_runs("gevent", runs, line, args)
 
     @_plain_help
     @magic_arguments(name="%tornado")
@@ -204,20 +197,8 @@ class GeventTornadoMagics(Magics):
         args = self._parse(self.tornado, line)
         from .tornado_cell.runner import run_tornado_cell
 
-        async def run(serial: bool) -> Run:
-            return await run_tornado_cell(
-                self.shell,
-                cell,
-                timeout=args.timeout,
-                trace=args.trace,
-                limits=self._limits(),
-                blocking_threshold=self.blocking_threshold,
-                serial=serial,
-            )
-
-        if args.compare:
-            return self._show_comparison(await run(False), await run(True), "one request at a time", line, args)
-        return self._show(await run(False), line, args)
+        runs = [await run_tornado_cell(self.shell, cell, **options) for options in self._runs("tornado", args)]
+        return self._show_runs("tornado", runs, line, args)
 
     @staticmethod
     def _refuse_nesting() -> None:
@@ -296,6 +277,30 @@ class GeventTornadoMagics(Magics):
             return None
         return demo.server_url()
 
+    def _runs(self, model: str, args) -> list[dict]:
+        """The runner's options for each run of a cell: one, or two with ``--compare`` (see ``_WITHOUT``)."""
+        options = dict(
+            timeout=args.timeout, trace=args.trace, limits=self._limits(), blocking_threshold=self.blocking_threshold
+        )
+        return [options, {**options, **_WITHOUT[model][1]}] if args.compare else [options]
+
+    def _show_runs(self, model: str, runs: list[Run], line: str, args):
+        """Show a cell's run, or with ``--compare`` its two runs side by side; give its value or raise its error.
+
+        The cell's value and error are those of the run as written.
+        """
+        if len(runs) == 1:
+            return self._show(runs[0], line, args)
+        as_written, without = runs
+        label = _WITHOUT[model][0]
+        without.options = line.strip()
+        comparison = Comparison(
+            f"the cell as written, then {label}",
+            {"as written": as_written, label: without},
+            baseline=label,
+        )
+        return self._show(as_written, line, args, report=comparison)
+
     def _limits(self) -> Limits:
         return Limits(events=self.max_events, requests=self.max_requests, tasks=self.max_tasks)
 
@@ -317,7 +322,7 @@ class GeventTornadoMagics(Magics):
         _last_run = run
         report = report or run
         if args.predict:
-            from .predict import Quiz, questions
+            from .study.predict import Quiz, questions
 
             run.questions = questions(run)
             report = Quiz(run, report)
@@ -327,16 +332,6 @@ class GeventTornadoMagics(Magics):
         if run.error is not None:
             raise _with_user_traceback(self.shell, run.error)
         return run.value
-
-    def _show_comparison(self, as_written: Run, without: Run, label: str, line: str, args):
-        """``--compare``: both runs side by side; the cell's value and error are the first run's."""
-        without.options = line.strip()
-        comparison = Comparison(
-            f"the cell as written, then {label}",
-            {"as written": as_written, label: without},
-            baseline=label,
-        )
-        return self._show(as_written, line, args, report=comparison)
 
 
 def _with_user_traceback(shell, error: BaseException) -> BaseException:

@@ -141,7 +141,7 @@ class Run:
     blocking: list[Blocking] = field(default_factory=list)
     #: Short teaching notes: things the cell did that are worth a word.
     notes: list[str] = field(default_factory=list)
-    #: Questions to predict the run before seeing it (``--predict``; see ``predict.py``).
+    #: Questions to predict the run before seeing it (``--predict``; see ``study.predict``).
     questions: list = field(default_factory=list)
 
     @property
@@ -162,7 +162,7 @@ class Run:
 
     def replay(self):
         """The run one scheduler step at a time (``.steps``); in a notebook, a player to step through it."""
-        from .replay import Replay
+        from .study.replay import Replay
 
         return Replay(self)
 

@@ -16,11 +16,10 @@ from IPython.utils.capture import capture_output
 import geventtornado_magics
 from geventtornado_magics.cell import compile_cell
 from geventtornado_magics.gevent_cell.patching import ScopedPatching
-from geventtornado_magics.scope import CellScope, Swaps, unrestored
+from geventtornado_magics.scope import CellScope, Limits, Swaps, unrestored
 from geventtornado_magics.gevent_cell.switches import TRACE_FUNCTION, SwitchRecorder
 from geventtornado_magics.recorders.http_client import HttpClientRecorder
 from geventtornado_magics.recorders.naming import call_label, short_repr
-from geventtornado_magics.settings import Limits
 
 
 def gevent_cell(ip, body, options=""):

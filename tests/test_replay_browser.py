@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from geventtornado_magics.player import PLAYER_TEXT, WIDGET
-from geventtornado_magics.predict import Quiz, questions
+from geventtornado_magics.study.player import PLAYER_TEXT, WIDGET
+from geventtornado_magics.study.predict import Quiz, questions
 from geventtornado_magics.render.replay import PLAYHEAD, storyboard_bundle
 
 from .test_render import gevent_run, tornado_run

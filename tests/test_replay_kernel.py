@@ -74,7 +74,7 @@ def test_predict_and_replay_show_questions_then_the_player_then_its_storyboard(k
 def test_the_player_steps_back_and_forth_and_jumps_to_request_events(kernel):
     kernel.ok(GEVENT)
     out = kernel.ok(
-        "from geventtornado_magics.player import make_player\n"
+        "from geventtornado_magics.study.player import make_player\n"
         "_p = make_player(geventtornado_magics.last_run().replay())\n"
         "(_back, _forward, _play, _speed, _jump), _slider, _frame = _p.children[0].children, *_p.children[1:]\n"
         "print('at', _slider.value, 'step 1 of' in _frame.value)\n"

@@ -9,7 +9,7 @@ import pytest
 from IPython.utils.capture import capture_output
 
 import geventtornado_magics
-from geventtornado_magics.predict import questions
+from geventtornado_magics.study.predict import questions
 from geventtornado_magics.render.replay import frame_html, storyboard_html, storyboard_text
 from geventtornado_magics.run import Blocking, Event, Request, Run, Task
 

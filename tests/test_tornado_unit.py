@@ -21,8 +21,7 @@ from geventtornado_magics.tornado_cell.reentry import run_until_complete
 from geventtornado_magics.tornado_cell.tasks import CellTasks, coroutine_label
 from geventtornado_magics.tornado_cell.callbacks import LoopCallbacks
 from geventtornado_magics.tornado_cell.http import TornadoHttpRecorder
-from geventtornado_magics.scope import unrestored
-from geventtornado_magics.settings import Limits
+from geventtornado_magics.scope import Limits, unrestored
 from geventtornado_magics.tornado_cell.portal import Portal, await_, in_portal
 
 

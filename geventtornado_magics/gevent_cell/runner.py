@@ -37,8 +37,7 @@ from ..recorders.naming import numbered, short_repr
 from .failures import QuietFailures
 from .spawned import SpawnedGreenlets
 from ..run import CellTimeout, Event, Run, Task
-from ..scope import CellScope
-from ..settings import Limits, dropped_past_caps
+from ..scope import CellScope, Limits, dropped_past_caps
 
 
 def run_gevent_cell(

@@ -19,7 +19,7 @@ from collections import Counter
 from itertools import islice
 from html import escape
 
-from ..replay import WAIT_KINDS, Replay, Step, url_label
+from ..study.replay import WAIT_KINDS, Replay, Step, url_label
 from .svg import AXIS, LABEL, LANE, PLOT, STRIP, render_svg
 from .timeline import Timeline, build_timeline
 from .units import clip, count, plural, seconds

@@ -40,8 +40,7 @@ from .callbacks import LoopCallbacks
 from ..recorders.naming import numbered
 from .http import TornadoHttpRecorder
 from ..run import CellTimeout, Event, Run, Task
-from ..scope import Swaps
-from ..settings import Limits, dropped_past_caps
+from ..scope import Limits, Swaps, dropped_past_caps
 from . import notes
 from .portal import Portal
 from .script_style import BlockingLoop, CallbackFetch

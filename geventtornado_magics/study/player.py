@@ -16,9 +16,9 @@ from __future__ import annotations
 from IPython import get_ipython
 from IPython.display import display
 
-from .render.replay import PLAYER_CONTEXT, frame_html, storyboard_bundle, with_playheads
-from .render.svg import render_svg
-from .render.timeline import build_timeline
+from ..render.replay import PLAYER_CONTEXT, frame_html, storyboard_bundle, with_playheads
+from ..render.svg import render_svg
+from ..render.timeline import build_timeline
 from .replay import Replay
 
 WIDGET = "application/vnd.jupyter.widget-view+json"

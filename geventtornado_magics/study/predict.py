@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from itertools import permutations
 
 from .replay import url_label
-from .run import Run
+from ..run import Run
 
 #: A cell's time "is" one of the figures when within this ratio of it.
 _CLOSE = 1.3
@@ -41,7 +41,7 @@ class Quiz:
         self.report = report if report is not None else run
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from .render.predict import predict_bundle
+        from ..render.predict import predict_bundle
 
         return predict_bundle(self.run, self.report._repr_mimebundle_())
 
@@ -107,7 +107,7 @@ def _how_long(run: Run) -> Question | None:
 
 
 def _most_in_flight(run: Run) -> Question | None:
-    from .render.summary import peak_in_flight
+    from ..render.summary import peak_in_flight
 
     n = len(run.requests)
     if n < 2:
@@ -183,6 +183,6 @@ def _ratio(a: float, b: float) -> float:
 
 
 def _seconds(value: float) -> str:
-    from .render.units import seconds
+    from ..render.units import seconds
 
     return seconds(value)

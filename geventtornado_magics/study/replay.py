@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from .run import Request, Run
+from ..run import Request, Run
 
 #: What a line's call waits on, first match wins: ``(kind, pattern)``.
 _WAITS_BY_CALL = (
@@ -300,7 +300,7 @@ class Replay:
         show(self)
 
     def __repr__(self) -> str:
-        from .render.replay import storyboard_text
+        from ..render.replay import storyboard_text
 
         return storyboard_text(self)
 
