@@ -7,6 +7,7 @@ Each test is a cell that once hung, killed or misreported in a live kernel
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -282,3 +283,37 @@ def test_requests_no_recorder_sees_are_not_claimed_to_be_none(kernel):
     )
     assert reply.value == "b'200'"
     assert reply.displays[0]["text/plain"].splitlines()[0].endswith(" — no HTTP requests recorded")
+
+
+def test_ctrl_c_while_leftovers_clean_up_cuts_the_cleanup_and_keeps_the_report(kernel):
+    msg_id = kernel.send(
+        "%%tornado\n"
+        "import asyncio\n"
+        "async def worker():\n"
+        "    try:\n"
+        "        await asyncio.sleep(10)\n"
+        "    finally:\n"
+        "        await asyncio.sleep(5)\n"
+        "        print('cleaned up')\n"
+        "w = asyncio.ensure_future(worker())\n"
+        "await asyncio.sleep(0.1)\n"
+        "print('body done', flush=True)\n"
+    )
+    started = time.monotonic()
+    outputs = []
+    for msg in kernel.until_idle(msg_id, deadline=started + 30):
+        outputs.append(msg)
+        if msg["msg_type"] == "stream" and "body done" in msg["content"]["text"]:
+            time.sleep(0.3)  # the cell now waits, up to 1.5 s, for worker()'s cleanup
+            kernel.manager.interrupt_kernel()
+    took = time.monotonic() - started
+    errors = [msg["content"] for msg in outputs if msg["msg_type"] == "error"]
+    displays = [msg["content"]["data"]["text/plain"] for msg in outputs if msg["msg_type"] == "display_data"]
+    assert [error["ename"] for error in errors] == ["KeyboardInterrupt"]
+    assert "their cleanup was cut short" in errors[0]["evalue"]
+    assert len(displays) == 1 and "worker()" in displays[0]
+    assert took < 10
+    tasks = last_run(kernel, "[(t.name, t.state) for t in _g.last_run().tasks]")
+    assert tasks == str([("worker()", "cleanup cut short")])
+    later = kernel.ok("import asyncio\nawait asyncio.sleep(0.5)\nw.done()")
+    assert later.value == "True" and later.stdout == ""

@@ -39,6 +39,9 @@ CANCELLED_AT_THE_END = "cancelled at the end of the cell"
 #: The error of a cell stopped by Ctrl-C.
 INTERRUPTED = "interrupted: the cell's tasks and fetches were cancelled"
 
+#: The error of a cell whose code ended, interrupted while its leftovers were being cancelled.
+INTERRUPTED_IN_CLEANUP = "interrupted while the cell's leftover tasks were cancelled: their cleanup was cut short"
+
 #: Leftovers named one by one in their note; the rest are counted.
 NAMED_LEFTOVERS = 10
 

@@ -104,9 +104,12 @@ async def run_tornado_cell(
                 run.value = await portal
         except BaseException as exc:  # noqa: BLE001 - reported; the magic re-raises it
             run.error = _user_error(exc, stopper, cell, timeout)
-        await stopper.absorb_late_cancel()
-        leftovers = Leftovers(scope)
-        ending = await _cancel_leftovers(work, http, leftovers)
+        with _CleanupInterrupt(loop) as interrupt:
+            await stopper.absorb_late_cancel()
+            leftovers = Leftovers(scope)
+            ending = await _cancel_leftovers(work, http, leftovers, interrupt.pressed)
+        if interrupt.pressed.done() and run.error is None:
+            run.error = KeyboardInterrupt(notes.INTERRUPTED_IN_CLEANUP)
     run.wall = scope.now()
     run.cpu = process_time() - cpu0
 
@@ -209,6 +212,38 @@ class _Stopper:
                 await asyncio.sleep(0)
 
 
+class _CleanupInterrupt:
+    """Ctrl-C while the cell's leftovers are cleaned up: ``pressed`` is done, and the cleanup hurries.
+
+    The cleanup waits up to ``_CANCEL_GRACE`` + ``_SECOND_GRACE`` for
+    cancelled tasks to unwind. A Ctrl-C meanwhile cuts that wait short; left
+    to the kernel, it would cancel the runner inside its cleanup, losing the
+    report and leaving the tasks to run on in a later cell.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.pressed = loop.create_future()
+        self._swaps = Swaps()
+
+    def __enter__(self) -> _CleanupInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._swaps.swap_setting(
+                "the SIGINT handler", lambda: signal.getsignal(signal.SIGINT), _sigint_handler, self._on_sigint, lasting=False
+            )
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._swaps.close()
+
+    def _on_sigint(self, signum, frame) -> None:
+        self.loop.call_soon_threadsafe(self._press, context=outside_the_cell())
+
+    def _press(self) -> None:
+        if not self.pressed.done():
+            self.pressed.set_result(None)
+
+
 def _sigint_handler(handler) -> None:
     signal.signal(signal.SIGINT, handler)
 
@@ -238,7 +273,9 @@ class _Ending:
     unfinished: set
 
 
-async def _cancel_leftovers(work: CellWork, http: TornadoHttpRecorder, pending: Leftovers) -> _Ending:
+async def _cancel_leftovers(
+    work: CellWork, http: TornadoHttpRecorder, pending: Leftovers, hurry: asyncio.Future
+) -> _Ending:
     """Stop everything the cell left running, so nothing of it outlives the cell.
 
     The callbacks and timers the cell's code left queued go to ``pending``.
@@ -249,6 +286,7 @@ async def _cancel_leftovers(work: CellWork, http: TornadoHttpRecorder, pending: 
     again where it waits, and gets ``_SECOND_GRACE``. A task that outlives
     both ignores cancellation: its queued callbacks and timers are cancelled
     with the rest, so it waits for good instead of running in a later cell.
+    Once ``hurry`` is done (Ctrl-C), neither grace is waited for any longer.
     """
     # Before anything is cancelled: what cancelling schedules is not the cell's leftover.
     pending.record(work.scheduled(), work.loop.time())
@@ -256,20 +294,23 @@ async def _cancel_leftovers(work: CellWork, http: TornadoHttpRecorder, pending: 
     leftovers = work.cancel_leftovers()
     # Let cancelled tasks unwind (their finally blocks), and done callbacks run.
     await asyncio.sleep(0)
-    slow = await _unwound_within([f for f in leftovers if isinstance(f, asyncio.Task)], _CANCEL_GRACE, work.loop)
+    tasks = [future for future in leftovers if isinstance(future, asyncio.Task)]
+    slow = await _unwound_within(tasks, _CANCEL_GRACE, work.loop, hurry)
     for task in slow:
         task.cancel()
-    unfinished = await _unwound_within(slow, _SECOND_GRACE, work.loop)
+    # One step at least, for each to take the cancellation in, however hurried.
+    await asyncio.sleep(0)
+    unfinished = await _unwound_within(slow, _SECOND_GRACE, work.loop, hurry)
     work.cancel_scheduled()
     return _Ending(set(leftovers), set(slow) - set(unfinished), set(unfinished))
 
 
-async def _unwound_within(tasks: list[asyncio.Task], grace: float, loop) -> list[asyncio.Task]:
-    """Wait up to ``grace`` seconds for ``tasks`` to be done; return those that are not."""
+async def _unwound_within(tasks: list[asyncio.Task], grace: float, loop, hurry: asyncio.Future) -> list[asyncio.Task]:
+    """Wait up to ``grace`` seconds, or until ``hurry`` is done, for ``tasks``; return those not done."""
     deadline = loop.time() + grace
     tasks = [task for task in tasks if not task.done()]
-    while tasks and loop.time() < deadline:
-        await first_done(tasks, deadline - loop.time())
+    while tasks and loop.time() < deadline and not hurry.done():
+        await first_done([*tasks, hurry], deadline - loop.time())
         tasks = [task for task in tasks if not task.done()]
     return tasks
 
