@@ -509,7 +509,7 @@ def test_to_dataframe_has_every_request():
 def test_mimebundle_is_html_and_text():
     bundle = gevent_run(3)._repr_mimebundle_()
     assert set(bundle) == {"text/html", "text/plain"}
-    assert bundle["text/html"].startswith('<div class="gtm-report">')
+    assert bundle["text/html"].startswith('<div class="gtm-report" style=')
 
 
 def test_requests_open_at_once_on_one_lane_get_a_row_each():
@@ -584,7 +584,7 @@ def test_what_survives_a_sanitizer_is_said_in_inline_styles():
     assert '<tr class="gtm-failed" style="color:#b3261e;background-color:#fdeceb">' in html
     cells = re.findall(r"<t[dh]( [^>]*)?>", html)
     assert cells and all("text-align:" in (attrs or "") for attrs in cells), "every cell says its alignment"
-    assert "overflow-wrap:anywhere" in html, "long URLs and errors wrap"
+    assert "word-break:break-all" in html and "overflow-wrap:break-word" in html, "long URLs and errors wrap"
 
 
 def test_sequential_and_threaded_runs_have_no_loop_lane_and_no_trace_counts():

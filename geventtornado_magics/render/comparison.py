@@ -14,7 +14,7 @@ from __future__ import annotations
 from html import escape
 
 from ..run import Comparison
-from .html import picture, render_html, table_html
+from .html import HEADLINE, REPORT, picture, render_html, table_html
 from .style import STYLE
 from .summary import event_word, summarize
 from .svg import AXIS, LABEL, PLOT, WIDTH, axis, rect, svg_open
@@ -101,7 +101,8 @@ def render_comparison_html(comparison: Comparison) -> str:
         code = f"<pre>{escape(code)}</pre>" if code else ""
         details.append(f"<details><summary>{escape(label)}: the full report</summary>{code}{render_html(run)}</details>")
     return (
-        f'<div class="gtm-report">{STYLE}<div class="gtm-headline">{escape(headline(comparison))}</div>'
+        f'<div class="gtm-report" style="{REPORT}">{STYLE}'
+        f'<div class="gtm-headline" style="{HEADLINE}">{escape(headline(comparison))}</div>'
         f"{table_html(comparison_table(comparison))}"
         f"{picture(lambda standalone: render_bands(comparison, standalone), 'each run on one time axis')}"
         f"{''.join(details)}</div>"

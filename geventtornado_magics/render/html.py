@@ -58,22 +58,30 @@ from .units import clip, count, error_text, plural
 
 #: Characters shown of a wide cell, by kind; the cell's title has all of it. Errors
 #: are what a lesson on failures is about: they wrap rather than being cut.
-WIDTHS = {"url": 72, "name": 44, "text": 240}
+WIDTHS = {"url": 72, "name": 44, "code": 72, "text": 240}
 #: Inline styles, kept by JupyterLab's sanitizer for an untrusted notebook.
+REPORT = "max-width:1100px"
 HEADLINE = "font-size:18px;font-weight:bold;margin:0 0 4px"
 #: Red on its own light background: 7:1 on it, whatever the page's theme.
 ALERT = "color:#b3261e;background-color:#fdeceb"
 CHIP = ALERT + ";padding:1px 5px;border-radius:3px;margin:3px 0"
 LEFT, RIGHT = "text-align:left", "text-align:right"
-#: Long text in a table cell wraps anywhere (a URL has no spaces), so the table fits the report.
-WRAP = "text-align:left;overflow-wrap:anywhere;min-width:6em"
+#: Long text in a table cell wraps, so the table fits the report: a URL or a name
+#: anywhere (it has no spaces), an error between words. (JupyterLab's sanitizer
+#: keeps ``word-break:break-all`` and ``overflow-wrap:break-word``, not ``anywhere``.)
+WRAP = {
+    "url": "text-align:left;white-space:normal;word-break:break-all",
+    "name": "text-align:left;white-space:normal;word-break:break-all",
+    "code": "text-align:left;white-space:normal;word-break:break-all",
+    "text": "text-align:left;white-space:normal;overflow-wrap:break-word",
+}
 #: Notes longer than this show their first sentence, the rest one click away.
 LONG_NOTE = 110
 
 
 def render_html(run: Run, timeline: Timeline | None = None) -> str:
     s = summarize(run)
-    parts = ['<div class="gtm-report">', STYLE]
+    parts = [f'<div class="gtm-report" style="{REPORT}">', STYLE]
     parts.append(f'<div class="gtm-headline" style="{HEADLINE}">{escape(headline(s))}</div>')
     if run.error is not None:
         parts.append(f'<div class="gtm-error" style="{CHIP};font-weight:bold">{escape(error_text(run.error))}</div>')
@@ -178,7 +186,7 @@ def _trace(run: Run) -> str:
     rows = "".join(
         f'<tr class="{"gtm-hit" if hits else ""}"><td class="gtm-num" style="{RIGHT}">{n}</td>'
         f'<td class="gtm-num" style="{RIGHT}">{count(hits) if hits else ""}</td>'
-        f'<td style="{LEFT};white-space:pre">{escape(clip(text, WIDTHS["url"]))}</td></tr>'
+        f'<td style="{LEFT};white-space:pre-wrap;word-break:break-all">{escape(clip(text, WIDTHS["code"]))}</td></tr>'
         for n, hits, text in listing
     )
     if more_lines:
@@ -202,7 +210,7 @@ def table_html(table: Table) -> str:
         if index in table.numeric:
             attrs = f' class="gtm-num" style="{RIGHT}"'
         else:
-            attrs = f' style="{WRAP if index in table.wide else LEFT}"'
+            attrs = f' style="{WRAP[table.wide[index]] if index in table.wide else LEFT}"'
         shown = clip(text, WIDTHS[table.wide[index]]) if index in table.wide else text
         hover = f' title="{escape(text)}"' if shown != text else ""
         return f"<{tag}{attrs}{hover}>{escape(shown)}</{tag}>"

@@ -24,7 +24,7 @@ STYLE = """<style>
   --gtm-queued:var(--jp-warn-color1,#f0a020);
   --gtm-mono:var(--jp-code-font-family,var(--vscode-editor-font-family,ui-monospace,SFMono-Regular,Menlo,Consolas,monospace));
   font-family:var(--jp-ui-font-family,var(--vscode-font-family,system-ui,-apple-system,"Segoe UI",sans-serif));
-  font-size:14px;line-height:1.4;max-width:1100px;margin:2px 0}
+  font-size:14px;line-height:1.4;margin:2px 0}
 .gtm-report .gtm-facts,.gtm-report .gtm-meta{color:var(--gtm-fg2);margin:2px 0}
 .gtm-report .gtm-error{display:inline-block}
 .gtm-report .gtm-blocking{margin:3px 0}
@@ -42,7 +42,6 @@ STYLE = """<style>
 .gtm-report table.gtm-table th,.gtm-report table.gtm-table td{padding:1px 4px 1px 16px;white-space:nowrap;
   border:none;border-bottom:1px solid var(--gtm-border);vertical-align:top}
 .gtm-report table.gtm-table th:first-child,.gtm-report table.gtm-table td:first-child{padding-left:0}
-.gtm-report table.gtm-table td[style*="overflow-wrap"]{white-space:normal}
 .gtm-report table.gtm-table th{color:var(--gtm-fg2);font-weight:600}
 .gtm-report table.gtm-table td.gtm-num,.gtm-report table.gtm-table th.gtm-num{text-align:right}
 .gtm-report table.gtm-table td.gtm-caption{color:var(--gtm-fg2);font-style:italic;padding-top:4px}

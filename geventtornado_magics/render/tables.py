@@ -57,7 +57,8 @@ class Group:
 class Table:
     header: list[str]
     groups: list[Group]
-    #: Columns holding long text the views clip: index → ``"url"``, ``"name"`` or ``"text"``.
+    #: Columns holding long text the views clip: index → ``"url"``, ``"name"``, ``"code"``
+    #: (a cell line, a callback) or ``"text"`` (an error, in words).
     wide: dict[int, str] = field(default_factory=dict)
     #: Column indexes holding numbers, aligned right.
     numeric: set[int] = field(default_factory=set)
@@ -138,7 +139,7 @@ def trace_table(run: Run, head: int = TRACE_HEAD, tail: int = TRACE_TAIL) -> Tab
 
     if run.model == "gevent":
         header = ["time", "from", "to", "what", "line", "source"]
-        wide, numeric = {1: "name", 2: "name", 5: "text"}, {0, 4}
+        wide, numeric = {1: "name", 2: "name", 5: "code"}, {0, 4}
 
         def row(e) -> Row:
             names = relative(e.source, origin), relative(e.target, origin)
@@ -146,7 +147,7 @@ def trace_table(run: Run, head: int = TRACE_HEAD, tail: int = TRACE_TAIL) -> Tab
 
     else:
         header = ["time", "took", "kind", "task", "what", "line", "source"]
-        wide, numeric = {3: "name", 4: "text", 6: "text"}, {0, 1, 5}
+        wide, numeric = {3: "name", 4: "code", 6: "code"}, {0, 1, 5}
 
         def row(e) -> Row:
             cells = [seconds(e.time), seconds(e.duration), e.kind, relative(e.source, origin), e.label]

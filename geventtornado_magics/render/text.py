@@ -20,7 +20,7 @@ COLUMNS = 64
 #: Width of the timeline's lane names.
 NAME = 28
 #: Characters shown of a wide table column, by kind.
-WIDTHS = {"url": 40, "name": 24, "text": 30}
+WIDTHS = {"url": 40, "name": 24, "code": 30, "text": 30}
 #: Lines are wrapped or cut to this width.
 LINE = 120
 #: Rows of the requests table: first, slowest, failed.
