@@ -191,9 +191,11 @@ def test_a_cleanup_that_outlasts_the_grace_is_cut_short_and_reported(kernel):
     text = reply.displays[0]["text/plain"]
     assert "worker(): its cleanup (finally, or except CancelledError) was still awaiting" in text
     assert "stubborn(): unfinished." in text
-    later = kernel.ok("import asyncio\nawait asyncio.sleep(2.5)\n[w.done() for w in workers]")
+    later = kernel.ok(
+        "import asyncio\nawait asyncio.sleep(2.5)\n[(w.done(), w.get_coro().cr_frame is None) for w in workers]"
+    )
     assert later.stdout == "", "nothing of the cell runs in a later cell"
-    assert later.value == "[True, False]"
+    assert later.value == "[(True, True), (False, True)]", "the stubborn one is closed where it waited"
     kernel.ok("del workers\nimport gc\ngc.collect()")  # the frozen task goes with its last reference
 
 

@@ -115,8 +115,8 @@ def cleanup_notes(tasks: list[Task], grace: float) -> list[str]:
     if stuck:
         notes.append(
             f"{', '.join(stuck)}: unfinished. Cancelled twice, it caught CancelledError and went on "
-            "waiting; its timers and callbacks were cancelled, so it waits for good and runs nothing in "
-            "a later cell. Re-raise CancelledError after cleaning up."
+            "waiting; its coroutine was closed where it waited and its timers and callbacks cancelled, "
+            "so nothing of it runs in a later cell. Re-raise CancelledError after cleaning up."
         )
     return notes
 

@@ -284,8 +284,9 @@ async def _cancel_leftovers(
     A cancelled task's cleanup (``finally``, ``except CancelledError``) gets
     ``_CANCEL_GRACE`` seconds; one still awaiting after that is cancelled
     again where it waits, and gets ``_SECOND_GRACE``. A task that outlives
-    both ignores cancellation: its queued callbacks and timers are cancelled
-    with the rest, so it waits for good instead of running in a later cell.
+    both ignores cancellation: its coroutine is closed, and its queued
+    callbacks and timers are cancelled with the rest, so that it waits for
+    good instead of running in a later cell.
     Once ``hurry`` is done (Ctrl-C), neither grace is waited for any longer.
     """
     # Before anything is cancelled: what cancelling schedules is not the cell's leftover.
@@ -301,6 +302,11 @@ async def _cancel_leftovers(
     # One step at least, for each to take the cancellation in, however hurried.
     await asyncio.sleep(0)
     unfinished = await _unwound_within(slow, _SECOND_GRACE, work.loop, hurry)
+    for task in unfinished:
+        # Its coroutine is closed where it waits (GeneratorExit, which `except CancelledError`
+        # does not catch): should anything wake the task later, none of the cell's code runs.
+        with contextlib.suppress(RuntimeError):  # it ignored GeneratorExit too: left as it is
+            task.get_coro().close()
     work.cancel_scheduled()
     return _Ending(set(leftovers), set(slow) - set(unfinished), set(unfinished))
 
