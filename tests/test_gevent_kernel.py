@@ -331,7 +331,7 @@ def test_slow_cleanup_of_a_leftover_is_cut_short_and_the_report_appears(kernel):
     assert kernel.ok("g.dead").value == "True"
     later = kernel.ok("%%gevent\nimport gevent\ngevent.sleep(6)\n'later'", timeout=30)
     assert "cleaned up" not in later.stdout, "nothing of the earlier cell runs inside a later one"
-    assert last_run(kernel, "(len(_g.last_run().events), len(_g.last_run().tasks))") == "(4, 0)"
+    assert last_run(kernel, "(len(_g.last_run().events), len(_g.last_run().tasks))") == "(2, 0)"  # its own sleep: cell waits, hub resumes it
 
 
 def test_a_second_ctrl_c_during_cleanup_still_gives_the_report(kernel):
@@ -353,7 +353,7 @@ def test_a_second_ctrl_c_during_cleanup_still_gives_the_report(kernel):
     assert kernel.ok("[w.dead for w in workers]").value == "[True, True, True]"
     later = kernel.ok("%%gevent\nimport gevent\ngevent.sleep(6)\n'later'", timeout=30)
     assert "cleaned up" not in later.stdout and later.value == "'later'"
-    assert last_run(kernel, "(len(_g.last_run().events), len(_g.last_run().tasks))") == "(4, 0)"
+    assert last_run(kernel, "(len(_g.last_run().events), len(_g.last_run().tasks))") == "(2, 0)"  # its own sleep: cell waits, hub resumes it
     assert kernel.ok(STDLIB_CHECK).stdout.strip() == STDLIB_OUTPUT
 
 

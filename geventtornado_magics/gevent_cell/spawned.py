@@ -85,6 +85,8 @@ class SpawnedGreenlets:
     def kill_leftovers(self) -> None:
         """Kill the greenlets still alive, and wait for them to be gone (see the module's docstring)."""
         alive = [spawn.greenlet for spawn in self.spawned if not spawn.greenlet.dead]
+        if not alive:  # nothing to kill: no switch of the runner's own in the cell's trace
+            return
         self.killed.update(id(glet) for glet in alive)
         for wait, gone_by in ((GRACE, self.cut_short), (CUT_SHORT, self.unstoppable)):
             if not alive:
