@@ -124,3 +124,27 @@ def test_tornado_trace_keeps_every_callback_with_its_lane_label_and_cell_line(ip
     assert [(t.name, t.state, t.result) for t in run.tasks] == [(a, "done", "'a'"), (b, "done", "'b'")]
     assert [(r.url, r.status, r.nbytes, r.task) for r in run.requests] == [(demo_url + "/bytes/10", 200, 10, "cell")]
     assert all(e.duration is not None and e.duration >= 0 for e in run.events)
+
+
+def test_gevent_lines_after_a_return_and_after_a_hot_loop_are_where_the_greenlet_waits(ip, demo_url):
+    body = (
+        "import gevent\n"
+        "\n"
+        "def pause():\n"
+        "    return 0.01\n"
+        "\n"
+        "def quick():\n"
+        "    gevent.sleep(pause())\n"  # 7: pause() returned before the switch
+        "\n"
+        "def busy():\n"
+        "    total = 0\n"
+        "    for i in range(300):\n"
+        "        total += i\n"
+        "    gevent.sleep(0.05)\n"  # 13: after 600 lines without a switch
+        "    return total\n"
+        "\n"
+        "gevent.joinall([gevent.spawn(quick), gevent.spawn(busy)])\n"  # 16
+    )
+    run = run_cell(ip, "gevent", body, demo_url)
+    waits = [(e.source, e.line) for e in run.events if e.label == "waits"]
+    assert waits == [("cell", 16), ("quick()", 7), ("busy()", 13), ("cell", 16)]

@@ -30,6 +30,7 @@ from ..cell import compile_cell
 from . import notes
 from .patching import ScopedPatching
 from ..recorders.blocking import THRESHOLD, BlockingWatch, Stretch
+from .cell_lines import CellLines, code_objects
 from .switches import SwitchRecorder
 from ..recorders.http_client import HttpClientRecorder
 from ..render.units import error_text
@@ -71,9 +72,10 @@ def run_gevent_cell(
         http = stack.enter_context(HttpClientRecorder(scope, _requester()))
         spawned = stack.enter_context(SpawnedGreenlets(scope))
         stack.enter_context(QuietFailures(hub, spawned))
-        switches = (
-            stack.enter_context(SwitchRecorder(scope)) if trace else None
-        )
+        switches = None
+        if trace:
+            lines = stack.enter_context(CellLines(scope, code_objects(cell), id(hub)))
+            switches = stack.enter_context(SwitchRecorder(scope, lines))
         watch = None
         if switches is not None and blocking_threshold:
             hub_key = id(hub)

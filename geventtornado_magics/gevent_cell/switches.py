@@ -35,6 +35,7 @@ from time import perf_counter
 import greenlet
 
 from ..scope import CellScope, Swaps
+from .cell_lines import CellLines
 
 #: The place the recorder swaps, as ``scope`` names it (per thread, as greenlet keeps it).
 TRACE_FUNCTION = "greenlet's trace function"
@@ -49,10 +50,11 @@ class SwitchRecorder:
     switches of every greenlet are still kept in ``first_in``/``ended``.
     """
 
-    def __init__(self, scope: CellScope):
+    def __init__(self, scope: CellScope, lines: CellLines | None = None):
         # Read from the scope once: the tracer reads them on every switch.
         self.t0 = scope.t0
-        self.line_of = scope.line_of
+        #: Says the cell line a greenlet switching out stands on (or None).
+        self.where = lines or CellLines(scope)
         self.cap = scope.limits.events
         #: One column per field of a switch; times are seconds since the cell's start.
         self.times = array("d")
@@ -112,9 +114,10 @@ class SwitchRecorder:
             if dead:
                 self.ended[origin_key] = now
             times = self.times
-            if len(times) < self.cap:
-                # Looked up first: if it raises, no column is left half-written.
-                line = None if dead else self.line_of(origin.gr_frame)
+            kept = len(times) < self.cap
+            # Looked up first: if it raises, no column is left half-written.
+            line = self.where.at_switch(origin, origin_key, target_key, dead, kept and not dead)
+            if kept:
                 if event != "switch":
                     self.throws.add(len(times))
                 times.append(now)
