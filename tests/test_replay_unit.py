@@ -266,3 +266,12 @@ def test_unknown_option_next_to_the_new_ones_is_still_a_usage_error(ip, magic):
     with capture_output() as captured:
         ip.run_cell(f"%%{magic} --predict --replay --bogus\nx = 1")
     assert "usage:" in captured.stdout + captured.stderr
+
+
+def test_predict_with_compare_asks_about_the_first_run_and_keeps_the_comparison_closed(ip, demo_url):
+    run, outputs = cell(ip, demo_url, "gevent --predict --compare", ESSAY_GEVENT)
+    (shown,) = outputs
+    html = shown.data["text/html"]
+    assert run.questions and html.index("About how long") < html.index("The report</b>")
+    assert "without patching" in html[html.index("The report</b>") :]
+    assert answer_of(run, "At most") == "3"  # the run as written, not the one without patching
