@@ -78,6 +78,10 @@ def outside_the_cell() -> contextvars.Context:
     return contextvars.Context()
 
 
+#: Futures ``track`` keeps before its first sweep of the done ones.
+_FIRST_SWEEP = 64
+
+
 class CellWork:
     """Context manager: marks the cell's context; finds and cancels the cell's work on ``loop``.
 
@@ -89,6 +93,8 @@ class CellWork:
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
         self._futures: set[asyncio.Future] = set()
+        #: ``track`` sweeps the done futures out when the set grows past this.
+        self._sweep_at = _FIRST_SWEEP
         self._token = None
 
     def __enter__(self) -> CellWork:
@@ -107,9 +113,18 @@ class CellWork:
         return context is not None and context.get(CELL) is self
 
     def track(self, future: asyncio.Future) -> None:
-        """Count ``future`` as work the cell started, until it is done."""
-        self._futures.add(future)
-        future.add_done_callback(self._futures.discard, context=outside_the_cell())
+        """Count ``future`` as work the cell started, until it is done.
+
+        Done futures leave the set in sweeps, when it has doubled since the
+        last one, so it holds at most about twice the work still running. A
+        done callback per future would cost a loop callback for every task
+        and fetch of the cell (two to three a request).
+        """
+        futures = self._futures
+        futures.add(future)
+        if len(futures) > self._sweep_at:
+            self._futures = futures = {future for future in futures if not future.done()}
+            self._sweep_at = 2 * len(futures) + _FIRST_SWEEP
 
     def unfinished(self) -> list[asyncio.Future]:
         """The tracked futures and tasks that are not done yet."""
