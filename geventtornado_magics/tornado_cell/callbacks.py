@@ -31,9 +31,9 @@ runner at the end.
 from __future__ import annotations
 
 import asyncio
-import inspect
 from asyncio import events
 from time import perf_counter
+from types import CodeType, CoroutineType
 
 from tornado.ioloop import IOLoop
 from tornado.platform.asyncio import BaseAsyncIOLoop
@@ -84,6 +84,8 @@ class LoopCallbacks:
         self.dropped = 0
         #: The callback running now (a gen.coroutine step may claim it).
         self._current: Callback | None = None
+        #: ``(label, line)`` of each function run as a plain callback, by its code: described once.
+        self._described: dict[CodeType, tuple[str, int | None]] = {}
         self._swaps = Swaps()
 
     def __enter__(self) -> LoopCallbacks:
@@ -146,16 +148,22 @@ class LoopCallbacks:
             return "io", None, _io_label(owner, *handle._args), None
         if isinstance(owner, asyncio.BaseTransport):
             return "io", None, f"{type(owner).__name__}.{callback.__name__}", None
+        kind = "timer" if isinstance(handle, asyncio.TimerHandle) else "callback"
         function = function_of(handle)
-        name = getattr(function, "__qualname__", None) or type(function).__name__
-        label = _KNOWN.get(name, name)
-        line = self.scope.line_of(getattr(function, "__code__", None))
-        return ("timer" if isinstance(handle, asyncio.TimerHandle) else "callback"), None, label, line
+        code = getattr(function, "__code__", None)
+        described = self._described.get(code) if code is not None else None
+        if described is None:
+            name = getattr(function, "__qualname__", None) or type(function).__name__
+            described = (_KNOWN.get(name, name), self.scope.line_of(code))
+            if code is not None:
+                self._described[code] = described
+        return kind, None, *described
 
 
 def _step_label(coro) -> str:
     name = getattr(coro, "__qualname__", type(coro).__name__)
-    if inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
+    # inspect.getcoroutinestate(coro) == CORO_CREATED, read directly: this runs on every step.
+    if type(coro) is CoroutineType and not (coro.cr_running or coro.cr_suspended) and coro.cr_frame is not None:
         return f"{name} starts"
     return f"{name} resumes"
 
