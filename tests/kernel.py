@@ -7,7 +7,10 @@ the request it answers by ``parent_header.msg_id``: a reply left queued by somet
 
 from __future__ import annotations
 
+import os
 import queue
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -58,7 +61,11 @@ class Kernel:
     """A started ipykernel with a blocking client."""
 
     def __init__(self, cwd: str | None = None):
-        self.manager = KernelManager(kernel_name="python3")
+        # Unix sockets in a directory of its own, not TCP ports: jupyter_client picks free ports,
+        # then the kernel binds them, and on a busy machine another process can take one in
+        # between ("Address already in use"); the kernel dies and every test waits for it.
+        self._sockets = tempfile.mkdtemp(prefix="gtm-kernel-")
+        self.manager = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(self._sockets, "ipc"))
         self.manager.start_kernel(cwd=cwd)
         self.client = self.manager.blocking_client()
         self.client.start_channels()
@@ -156,3 +163,4 @@ class Kernel:
     def shutdown(self) -> None:
         self.client.stop_channels()
         self.manager.shutdown_kernel(now=True)
+        shutil.rmtree(self._sockets, ignore_errors=True)

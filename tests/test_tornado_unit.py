@@ -322,7 +322,8 @@ def test_http_recorder_records_any_client_implementation_and_counts_past_the_cap
     assert [r.body for r in responses] == [b"hello", b"hello"]
     ((row, _),) = http.fetched
     assert (row.url, row.status, row.nbytes, row.error) == ("http://a/", 200, 5, None)
-    assert row.queued == pytest.approx(0.2, abs=0.03) and row.duration == pytest.approx(0.05, abs=0.03)
+    # At least its 0.2 s in the queue (more on a busy machine, whose timers fire late), then 0.05 s.
+    assert row.queued >= 0.19 and row.duration == pytest.approx(0.05, abs=0.03)
     assert http.dropped == 1
     assert unrestored() == []
 
