@@ -222,6 +222,9 @@ def test_httpx_requests_in_a_cell_are_recorded(kernel, demo_url):
     assert max(start for _, _, _, _, start, _ in rows[:3]) < min(end for *_, end in rows[:3]), "the three overlapped"
     headline = reply.displays[0]["text/plain"].splitlines()[0]
     assert headline.startswith("%%tornado: 5 requests in") and "peak 3 at once" in headline
+    # The first cell imported httpx (watched from its import on); this one finds it imported.
+    again = kernel.ok("%%tornado\nimport httpx\nasync with httpx.AsyncClient() as client:\n    await client.get(DEMO + '/delay/0')\n")
+    assert again.displays[0]["text/plain"].startswith("%%tornado: 1 request in")
 
 
 def test_aiohttp_requests_in_a_cell_are_recorded(kernel, demo_url):

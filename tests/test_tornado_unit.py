@@ -439,3 +439,16 @@ def test_transformer_is_installed_once_and_removed_on_unload(ip):
     assert installed() == 0
     ip.run_line_magic("load_ext", "geventtornado_magics")
     assert installed() == 1
+
+
+def test_ctrl_c_before_the_cell_starts_is_a_keyboard_interrupt(ip):
+    from geventtornado_magics.tornado_cell.runner import run_tornado_cell
+
+    async def interrupted_cell():
+        asyncio.current_task().cancel()  # what ipykernel's SIGINT handler does to an await cell's Task
+        return await run_tornado_cell(ip, "import asyncio\nawait asyncio.sleep(30)\n")
+
+    started = time.monotonic()
+    run = run_until_complete(interrupted_cell())
+    assert isinstance(run.error, KeyboardInterrupt), repr(run.error)
+    assert time.monotonic() - started < 20, "stopped at its first wait, not after it"

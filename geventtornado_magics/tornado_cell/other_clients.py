@@ -2,8 +2,9 @@
 
 Students bring the clients they know to the loop. Both run on asyncio, so
 their requests are the cell's work like any fetch, and the report must count
-them. Each is watched through the hook it documents, for the cell only, and
-only if it is installed (neither is imported otherwise):
+them. Each is watched through the hook it documents, for the cell only, from
+the moment it is imported (before the cell, or by the cell itself: an import
+hook waits for it; neither is imported otherwise):
 
 ``httpx``
     every request of a ``Client`` or an ``AsyncClient`` goes through its
@@ -31,7 +32,8 @@ reused in a later cell is recorded there, and outside cells not at all.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
+import importlib.abc
+import sys
 from typing import Callable
 
 from ..recorders.http_client import Fetched
@@ -61,17 +63,27 @@ class OtherHttpClients:
 
     def __enter__(self) -> OtherHttpClients:
         global _recording
-        if _installed("httpx"):
+        for name in _CLIENTS:
+            if name in sys.modules:
+                self._watch(name)
+        # A client first imported by the cell itself is watched from the end of its import:
+        # importing the libraries up front would cost every kernel 0.3 s for what few cells use.
+        finder = _WhenImported(self._watch)
+        sys.meta_path.insert(0, finder)
+        self._swaps.callback(sys.meta_path.remove, finder)
+        self._outer, _recording = _recording, self
+        return self
+
+    def _watch(self, name: str) -> None:
+        if name == "httpx":
             import httpx
 
             self._swaps.wrap(httpx.AsyncClient, "send", self._async_send)
             self._swaps.wrap(httpx.Client, "send", self._send)
-        if _installed("aiohttp"):
+        else:
             import aiohttp
 
             self._swaps.wrap(aiohttp.ClientSession, "__init__", self._session_init)
-        self._outer, _recording = _recording, self
-        return self
 
     def __exit__(self, *exc_info) -> None:
         global _recording
@@ -180,8 +192,35 @@ class OtherHttpClients:
         return __init__
 
 
-def _installed(name: str) -> bool:
-    return importlib.util.find_spec(name) is not None
+#: The clients watched, by top-level package.
+_CLIENTS = ("httpx", "aiohttp")
+
+
+class _WhenImported(importlib.abc.MetaPathFinder):
+    """An import hook that finds nothing itself: it calls ``then(name)`` once a client's package is imported."""
+
+    def __init__(self, then: Callable[[str], None]):
+        self.then = then
+
+    def find_spec(self, name, path, target=None):
+        if name not in _CLIENTS:
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            spec = None if finder is self or find is None else find(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        exec_module = spec.loader.exec_module
+
+        def exec_then_watch(module):
+            exec_module(module)
+            self.then(name)
+
+        # The loader is this module's own (one per spec): the hook goes with this import only.
+        spec.loader.exec_module = exec_then_watch
+        return spec
 
 
 _TRACE_CONFIG = None

@@ -169,6 +169,10 @@ class _Stopper:
     def __enter__(self) -> _Stopper:
         loop = asyncio.get_running_loop()
         self._armed = True
+        if self.cell_task.cancelling():
+            # Ctrl-C came before this handler was in place: ipykernel's own handler
+            # cancelled the cell's Task, which the cell will receive at its first wait.
+            self.reason = "interrupt"
         if self.timeout:
             self._timer = loop.call_later(self.timeout, self._stop, "timeout", context=outside_the_cell())
         if threading.current_thread() is threading.main_thread():
