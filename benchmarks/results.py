@@ -24,7 +24,11 @@ _VERSIONS = ("gevent", "greenlet", "tornado", "ipython", "ipykernel")
 
 #: The targets the issue set; each is checked against the medians.
 CPU_TARGET = {"traced": 1.25, "untraced": 1.05}
+#: The sizes the CPU targets are checked at, and the one the memory target is.
+TARGET_SIZES = (1000, 10_000)
 TARGET_N = 1000
+#: Traced peak memory within this many times the plain script's, at ``TARGET_N``.
+MEMORY_TARGET = 1.25
 FIXED_COST_TARGET = 0.005
 REPORT_N = 10_000
 REPORT_SECONDS, REPORT_BYTES = 0.5, 500_000
@@ -281,13 +285,22 @@ def server_table(servers: list[dict]) -> list[str]:
 def targets_table(fetch: list[dict], fixed: list[dict], switches: list[dict]) -> list[str]:
     rows = []
     for run_as, limit in CPU_TARGET.items():
-        checks = [
-            (f"{model}, {delay:g} s", median(_ratios(fetch, model, run_as, TARGET_N, delay, "cpu")))
-            for model, delay in _unique(fetch, "model", "delay")
-            if not _missing(select(fetch, model=model, run_as=run_as, n=TARGET_N, delay=delay))
-        ]
-        what = "traced" if run_as == "traced" else "tracing off"
-        rows.append(_target(f"{what}: CPU within {limit}x of the plain script at N = {TARGET_N:,}", checks, lambda r: r <= limit, "x"))
+        for n in TARGET_SIZES:
+            checks = [
+                (f"{model}, {delay:g} s", median(_ratios(fetch, model, run_as, n, delay, "cpu")))
+                for model, delay in _unique(fetch, "model", "delay")
+                if not _missing(select(fetch, model=model, run_as=run_as, n=n, delay=delay))
+            ]
+            what = "traced" if run_as == "traced" else "tracing off"
+            rows.append(_target(f"{what}: CPU within {limit}x of the plain script at N = {n:,}", checks, lambda r: r <= limit, "x"))
+    checks = [
+        (f"{model}, {delay:g} s", median(_ratios(fetch, model, "traced", TARGET_N, delay, "rss_growth")))
+        for model, delay in _unique(fetch, "model", "delay")
+        if not _missing(select(fetch, model=model, run_as="traced", n=TARGET_N, delay=delay))
+    ]
+    rows.append(
+        _target(f"traced: peak memory within {MEMORY_TARGET}x of the plain script at N = {TARGET_N:,}", checks, lambda r: r <= MEMORY_TARGET, "x")
+    )
     checks = [
         (_first_line(label), median(_fixed_deltas(fixed, "kernel", label, "wall")) * 1000)
         for label in EMPTY_CELLS

@@ -2,6 +2,7 @@
 
     python -m benchmarks.run            # the full run: about 11 minutes on 2 cores
     python -m benchmarks.run --quick    # N = 20, one repetition, under a minute (the tests run it)
+    python -m benchmarks.run --targets --out FILE   # the CPU and memory targets only: another Python's run
 
 From the repository root, with the project installed (``pip install -e .[test]``).
 The sections, each measured side by side within a repetition:
@@ -57,6 +58,8 @@ FULL = Plan(
     fixed_cost_repetitions=5,
     switches=1_000_000,
 )
+#: The issue's CPU and memory targets only (N = 1,000 and 10,000, zero delay): the run for a second Python.
+TARGETS = Plan(sizes=(1000, 10_000), delays=(0.0,), repetitions=5, fixed_cost_rounds=10, fixed_cost_repetitions=1, switches=10_000)
 QUICK = Plan(sizes=(20,), delays=(0.0, 0.5), repetitions=1, fixed_cost_rounds=5, fixed_cost_repetitions=1, switches=10_000)
 
 
@@ -83,10 +86,11 @@ def measure(plan: Plan, progress) -> dict[str, list]:
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N = 20, one repetition: checks the harness, not the figures")
+    parser.add_argument("--targets", action="store_true", help="N = 1,000 and 10,000 at zero delay, 5 repetitions: the CPU and memory targets only")
     parser.add_argument("--out", type=Path, help=f"where to write the Markdown (default: {RESULTS.name}, none with --quick)")
     args = parser.parse_args(argv)
-    plan = QUICK if args.quick else FULL
-    out = args.out or (None if args.quick else RESULTS)
+    plan = QUICK if args.quick else TARGETS if args.targets else FULL
+    out = args.out or (None if args.quick or args.targets else RESULTS)
 
     def progress(message: str) -> None:
         print(f"[{time.monotonic() - started:6.0f} s] {message}", file=sys.stderr, flush=True)

@@ -77,7 +77,14 @@ def test_every_table_is_well_formed(quick):
 def test_every_row_is_there(quick):
     sections = tables(quick)
     (targets,) = sections["Targets"]
-    assert len(targets) == 1 + 7
+    # CPU traced and untraced at N = 1,000 and 10,000, traced memory, empty cell, report time and size,
+    # 1,000,000 switches, linear cost.
+    assert len(targets) == 1 + 10
+    assert [row[0].split(" at N")[0] for row in targets[1:6]] == [
+        "traced: CPU within 1.25x of the plain script", "traced: CPU within 1.25x of the plain script",
+        "tracing off: CPU within 1.05x of the plain script", "tracing off: CPU within 1.05x of the plain script",
+        "traced: peak memory within 1.25x of the plain script",
+    ]
     absolute, extra = sections["Fixed cost of a cell"]
     assert first_column(absolute)[:3] == ["`pass`", "`%%gevent`", "`%%gevent --patch`"]
     assert first_column(extra)[:2] == ["`%%gevent`", "`%%gevent --patch`"]
