@@ -99,12 +99,13 @@ async def run_tornado_cell(
         if serial:
             stack.enter_context(OneRequestAtATime())
         stopper = _Stopper(cell_task, timeout, on_stop=lambda reason: http.abort_pending(notes.ABORTED[reason]))
-        try:
-            with stopper:
-                run.value = await portal
-        except BaseException as exc:  # noqa: BLE001 - reported; the magic re-raises it
-            run.error = _user_error(exc, stopper, cell, timeout)
+        # Outside the stopper, so that its SIGINT handler gives way to the cleanup's with no gap.
         with _CleanupInterrupt(loop) as interrupt:
+            try:
+                with stopper:
+                    run.value = await portal
+            except BaseException as exc:  # noqa: BLE001 - reported; the magic re-raises it
+                run.error = _user_error(exc, stopper, cell, timeout)
             await stopper.absorb_late_cancel()
             leftovers = Leftovers(scope)
             ending = await _cancel_leftovers(work, http, leftovers, interrupt.pressed)
