@@ -85,7 +85,7 @@ def _waiting(step: Step) -> str:
     shown = list(islice(waiting.items(), SHOWN_LANES))
     rows = "".join(
         f'<tr><td style="{CELL}">{escape(clip(lane, LANE_CHARS))}</td><td style="{CELL}"><b>{escape(wait.kind)}</b></td>'
-        f'<td style="{CELL}">{escape(clip(wait.what, 70))}</td></tr>'
+        f'<td style="{CELL}">{escape(clip(wait.what, 56))}</td></tr>'
         for lane, wait in shown
     )
     if len(waiting) > len(shown):
