@@ -103,3 +103,13 @@ def test_without_ipywidgets_the_replay_is_the_storyboard_alone(kernel):
     )
     (storyboard,) = reply.displays
     assert sorted(storyboard) == ["text/html", "text/plain"] and "Replay of %%tornado" in storyboard["text/html"]
+
+
+def test_only_the_last_players_stay_live_so_old_runs_are_freed(kernel):
+    kernel.ok(GEVENT)
+    out = kernel.ok(
+        "from geventtornado_magics.study.player import MAX_LIVE, make_player\n"
+        "_players = [make_player(geventtornado_magics.last_run().replay()) for _ in range(MAX_LIVE + 1)]\n"
+        "print([p.comm is None for p in _players].count(True), _players[0].children[2].comm is None, _players[-1].comm is None)\n"
+    ).stdout
+    assert out.split() == ["1", "True", "False"]

@@ -13,6 +13,8 @@ never re-runs the cell: every frame is drawn from the recorded Run.
 
 from __future__ import annotations
 
+from collections import deque
+
 from IPython import get_ipython
 from IPython.display import display
 
@@ -24,6 +26,10 @@ from .replay import Replay
 WIDGET = "application/vnd.jupyter.widget-view+json"
 #: What a host that cannot show the player shows in its place.
 PLAYER_TEXT = "Replay player: run the cell again in a live kernel to step through it. The storyboard below has its key steps."
+#: Players kept live. Each holds its Run (every request and event) in the kernel for as long as it
+#: lives; past this many the oldest is closed, and its output keeps the storyboard under it.
+MAX_LIVE = 8
+_live: deque[list] = deque()
 #: Play speeds, in steps a second, and the Play widget's interval for each.
 SPEEDS = {"1 step/s": 1000, "2 steps/s": 500, "5 steps/s": 200, "10 steps/s": 100, "25 steps/s": 40}
 
@@ -54,7 +60,7 @@ def make_player(replay: Replay, timeline=None):
     slider = widgets.IntSlider(1, 1, count, description="step", continuous_update=True,
                                layout=widgets.Layout(width="420px"))
     play = widgets.Play(value=1, min=1, max=count, interval=SPEEDS["5 steps/s"], description="play")
-    widgets.jslink((play, "value"), (slider, "value"))
+    link = widgets.jslink((play, "value"), (slider, "value"))
     speed = widgets.Dropdown(options=SPEEDS, value=SPEEDS["5 steps/s"], description="speed",
                              layout=widgets.Layout(width="190px"))
     back = widgets.Button(description="◀ step back", layout=widgets.Layout(width="110px"))
@@ -80,4 +86,14 @@ def make_player(replay: Replay, timeline=None):
     jump.on_click(lambda _: go(replay.next_request_event(slider.value - 1)))
     show(1)
     controls = widgets.HBox([back, forward, play, speed, jump])
-    return widgets.VBox([controls, slider, frame])
+    player = widgets.VBox([controls, slider, frame])
+    _keep_live([player, controls, slider, frame, play, link, speed, back, forward, jump])
+    return player
+
+
+def _keep_live(parts: list) -> None:
+    """Count a new player among the live ones; close the oldest past ``MAX_LIVE``, every widget of it."""
+    _live.append(parts)
+    while len(_live) > MAX_LIVE:
+        for widget in _live.popleft():
+            widget.close()
