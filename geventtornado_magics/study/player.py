@@ -39,8 +39,16 @@ def show(replay: Replay) -> None:
     timeline = build_timeline(replay.run)
     player = make_player(replay, timeline)
     if player is not None:
-        display({WIDGET: player._repr_mimebundle_()[WIDGET], "text/plain": PLAYER_TEXT}, raw=True)
+        display({WIDGET: widget_view(player), "text/plain": PLAYER_TEXT}, raw=True)
     display(storyboard_bundle(replay, timeline), raw=True)
+
+
+def widget_view(widget) -> dict:
+    """What a front end needs to draw ``widget``: the widget protocol's version and the model's id."""
+    if hasattr(widget, "_repr_mimebundle_"):  # ipywidgets 8
+        return widget._repr_mimebundle_()[WIDGET]
+    # ipywidgets 7 (Colab's 7.7.1) only displays itself, in _ipython_display_, with this same view.
+    return {"version_major": 2, "version_minor": 0, "model_id": widget.model_id}
 
 
 def make_player(replay: Replay, timeline=None):
