@@ -1,6 +1,6 @@
 """What the supported IPython releases (7.34 to 9) spell differently, in one place.
 
-IPython 8.12 added ``output_can_be_silenced`` (a cell magic's value is
+IPython 8.10 added ``output_can_be_silenced`` (a cell magic's value is
 silenced by a ``;`` at the end of the cell) and
 ``DisplayHook.semicolon_at_end_of_expression``. On IPython 7.34 (Google Colab)
 neither exists; the magics do the same themselves, so a ``;`` silences a
@@ -15,7 +15,7 @@ import tokenize
 
 try:
     from IPython.core.magic import output_can_be_silenced
-except ImportError:  # IPython < 8.12
+except ImportError:  # IPython < 8.10
 
     def output_can_be_silenced(magic):
         """The cell magic's value, or None when the cell ends with ``;``."""
@@ -32,7 +32,7 @@ try:
     from IPython.core.displayhook import DisplayHook
 
     _semicolon_at_end = DisplayHook.semicolon_at_end_of_expression
-except AttributeError:  # IPython < 8.12: DisplayHook.quiet() does it inline, on the last input
+except AttributeError:  # IPython < 8.10: DisplayHook.quiet() does it inline, on the last input
 
     def _semicolon_at_end(text: str) -> bool:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
