@@ -30,16 +30,18 @@ PYENV = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
 #: What the tests themselves need, beside the packages under test (no versions: the drivers, not the subject).
 TEST_TOOLS = ["pytest", "jupyter_client", "nbclient", "nbformat", "nbconvert", "requests"]
 
-#: Everything marked ``kernel`` except what does not depend on the environment, which the full
-#: suite runs once: the README's install into a fresh venv of the default Python, and the browser
-#: tests of the report's and the replay's HTML.
+#: Everything marked ``kernel`` except what the full suite runs once, on the default Python: the
+#: README's install into a fresh venv, the browser tests of the report's and the replay's HTML, and
+#: JupyterLab in a browser (``slow``).
 PYTEST_ARGS = [
     "-m",
-    "kernel",
+    "kernel and not slow",
     "--deselect",
     "tests/test_examples.py::test_main_command_works_in_a_fresh_virtual_environment",
     "--ignore-glob",
     "tests/test_*_browser.py",
+    "--ignore",
+    "tests/test_jupyterlab.py",
 ]
 
 #: The packages whose versions make an environment; printed per line in this order.
