@@ -27,7 +27,7 @@ from .gevent_cell.runner import run_gevent_cell
 from .tornado_cell.reentry import run_until_complete
 from .recorders.http_client import HttpClientRecorder
 from .run import Comparison, Request, Run
-from .scope import CellScope, Limits
+from .scope import CellOptions, CellScope, Limits
 from .tornado_cell.runner import run_tornado_cell
 
 MODELS = ("sequential", "threads", "gevent", "tornado", "asyncio")
@@ -104,7 +104,7 @@ def compare_models(shell, urls: list[str], title: str, models=MODELS, limits: Li
     runners = {
         "sequential": lambda: _run_blocking("sequential", urls, limits),
         "threads": lambda: _run_blocking("threads", urls, limits),
-        "gevent": lambda: _with_urls(shell, urls, lambda: run_gevent_cell(shell, GEVENT_CODE, limits=limits)),
+        "gevent": lambda: _with_urls(shell, urls, lambda: run_gevent_cell(shell, GEVENT_CODE, CellOptions(limits=limits))),
         "tornado": lambda: _with_urls(shell, urls, lambda: _tornado(shell, TORNADO_CODE, limits)),
         "asyncio": lambda: _asyncio(shell, urls, limits),
     }
@@ -131,7 +131,7 @@ def _run_blocking(model: str, urls: list[str], limits: Limits) -> Run:
 
 
 def _tornado(shell, code: str, limits: Limits) -> Run:
-    return run_until_complete(run_tornado_cell(shell, code, limits=limits))
+    return run_until_complete(run_tornado_cell(shell, code, CellOptions(limits=limits)))
 
 
 def _with_urls(shell, urls: list[str], run_cell, **extra) -> Run:

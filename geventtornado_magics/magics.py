@@ -17,9 +17,8 @@ from IPython.display import display
 from traitlets import Float, Integer
 
 from .ipython_compat import output_can_be_silenced
-from .recorders.blocking import THRESHOLD
 from .run import Comparison, Run
-from .scope import Limits
+from .scope import BLOCKING_THRESHOLD, CellOptions, Limits
 
 _last_run: Run | None = None
 
@@ -89,7 +88,7 @@ class GeventTornadoMagics(Magics):
         Limits.tasks, help="Greenlets or tasks recorded per cell; past it they are counted."
     ).tag(config=True)
     blocking_threshold = Float(
-        THRESHOLD,
+        BLOCKING_THRESHOLD,
         help="Seconds a greenlet may run without yielding, or a loop callback may run, while other "
         "work waits, before the report flags it as blocking the loop (0: never flag).",
     ).tag(config=True)
@@ -138,7 +137,8 @@ class GeventTornadoMagics(Magics):
         args = self._parse(self.gevent, line)
         from .gevent_cell.runner import run_gevent_cell
 
-        runs = [run_gevent_cell(self.shell, cell, patch=args.patch, **options) for options in self._runs("gevent", args)]
+        options = self._options(args)
+        runs = [run_gevent_cell(self.shell, cell, options, patch=args.patch, **how) for how in self._runs("gevent", args)]
         return self._show_runs("gevent", runs, line, args)
 
     @_plain_help
@@ -197,7 +197,8 @@ class GeventTornadoMagics(Magics):
         args = self._parse(self.tornado, line)
         from .tornado_cell.runner import run_tornado_cell
 
-        runs = [await run_tornado_cell(self.shell, cell, **options) for options in self._runs("tornado", args)]
+        options = self._options(args)
+        runs = [await run_tornado_cell(self.shell, cell, options, **how) for how in self._runs("tornado", args)]
         return self._show_runs("tornado", runs, line, args)
 
     @staticmethod
@@ -277,12 +278,13 @@ class GeventTornadoMagics(Magics):
             return None
         return demo.server_url()
 
-    def _runs(self, model: str, args) -> list[dict]:
-        """The runner's options for each run of a cell: one, or two with ``--compare`` (see ``_WITHOUT``)."""
-        options = dict(
-            timeout=args.timeout, trace=args.trace, limits=self._limits(), blocking_threshold=self.blocking_threshold
-        )
-        return [options, {**options, **_WITHOUT[model][1]}] if args.compare else [options]
+    def _options(self, args) -> CellOptions:
+        return CellOptions(args.timeout, args.trace, self._limits(), self.blocking_threshold)
+
+    @staticmethod
+    def _runs(model: str, args) -> list[dict]:
+        """How the runner runs the cell each time: once as written, then, with ``--compare``, as ``_WITHOUT`` says."""
+        return [{}, _WITHOUT[model][1]] if args.compare else [{}]
 
     def _show_runs(self, model: str, runs: list[Run], line: str, args):
         """Show a cell's run, or with ``--compare`` its two runs side by side; give its value or raise its error.

@@ -60,6 +60,23 @@ def dropped_past_caps(events: int, requests: int, tasks: int) -> dict[str, int]:
     return {kind: count for kind, count in counts.items() if count}
 
 
+#: Seconds a greenlet or a loop callback may run while other work waits before the report flags it.
+BLOCKING_THRESHOLD = 0.05
+
+
+@dataclass(frozen=True)
+class CellOptions:
+    """What a magic's options ask of a runner, whichever the model (see ``magics``)."""
+
+    #: Stop the cell after this many seconds (None: never).
+    timeout: float | None = None
+    #: Record the switches or callbacks, not only requests and tasks.
+    trace: bool = True
+    limits: Limits = Limits()
+    #: Flag what held the loop this long (None or 0: never; needs ``trace``).
+    blocking_threshold: float | None = BLOCKING_THRESHOLD
+
+
 class CellScope:
     """One cell's start, clock, lines and caps, handed to each of its recorders.
 
@@ -237,3 +254,28 @@ def _name_of(owner) -> str:
     if isinstance(owner, types.ModuleType):
         return owner.__name__
     return f"{type(owner).__qualname__} object at {id(owner):#x}"
+
+
+class Swapping:
+    """Base of a context manager that swaps library code for a cell, through ``Swaps``.
+
+    A subclass says what it swaps in ``swap_in(swaps)``; entering calls it,
+    leaving puts all of it back (an ``__exit__`` of its own calls this one).
+    """
+
+    _swaps: Swaps
+
+    def __enter__(self):
+        self._swaps = Swaps()
+        try:
+            self.swap_in(self._swaps)
+        except BaseException:
+            self._swaps.close()  # what was swapped before the failure
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._swaps.close()
+
+    def swap_in(self, swaps: Swaps) -> None:
+        raise NotImplementedError

@@ -14,14 +14,14 @@ the hub instance (``Hub.handle_error``); this replaces the printing only.
 from __future__ import annotations
 
 from ..render.units import error_text
-from ..scope import Swaps
+from ..scope import Swapping, Swaps
 from .spawned import SpawnedGreenlets
 
 #: Failed greenlets said one line each; past it, one line says there were more.
 LINES = 5
 
 
-class QuietFailures:
+class QuietFailures(Swapping):
     """Context manager: the hub prints one line per failed greenlet of the cell, no traceback."""
 
     def __init__(self, hub, spawned: SpawnedGreenlets, lines: int = LINES):
@@ -29,14 +29,9 @@ class QuietFailures:
         self.spawned = spawned
         self.lines = lines
         self.failed = 0
-        self._swaps = Swaps()
 
-    def __enter__(self) -> QuietFailures:
-        self._swaps.swap(self.hub, "print_exception", self._print)
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._swaps.close()  # the class's method again
+    def swap_in(self, swaps: Swaps) -> None:
+        swaps.swap(self.hub, "print_exception", self._print)
 
     def _print(self, context, kind, value, tb) -> None:
         stream = self.hub.exception_stream

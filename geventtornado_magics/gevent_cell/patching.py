@@ -40,7 +40,7 @@ from gevent import monkey
 from gevent.monkey import MonkeyPatchWarning, saved
 
 from ..run import Patching
-from ..scope import MISSING, Swaps
+from ..scope import MISSING, Swapping, Swaps
 from .notes import COMPARE_REASON, REFUSED
 
 #: The cooperative ``patch_*`` functions a cell may call, and the module each patches.
@@ -57,7 +57,7 @@ SAFE = {
 _PATCHABLE_MODULES = sorted(set(SAFE.values()))
 
 
-class ScopedPatching:
+class ScopedPatching(Swapping):
     """Context manager: the cell may patch; on exit everything is as before.
 
     ``patch_now()`` patches every safe module at once (``%%gevent --patch``).
@@ -71,11 +71,9 @@ class ScopedPatching:
         self._modules = {name: importlib.import_module(name) for name in _PATCHABLE_MODULES}
         self._namespaces = {}
         self._monkey_functions = {}
-        self._swaps = Swaps()
         self._thread = threading.get_ident()
 
-    def __enter__(self) -> ScopedPatching:
-        swaps = self._swaps
+    def swap_in(self, swaps: Swaps) -> None:
         # gevent has no unpatch: the namespaces its patch_* functions change, and its
         # record of the originals, are put back exactly as they are now.
         self._namespaces = {name: swaps.keep(vars(module), name) for name, module in self._modules.items()}
@@ -88,10 +86,6 @@ class ScopedPatching:
         for name in REFUSED:
             self._monkey_functions[name] = swaps.swap(monkey, name, self._refusal(name))
         self._monkey_functions["patch_all"] = swaps.swap(monkey, "patch_all", self._patch_all)
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._swaps.close()
 
     def patch_now(self) -> None:
         """Patch every safe module now, as ``patch_all()`` would in a script."""

@@ -29,7 +29,7 @@ from gevent.hub import get_hub
 from ..cell import compile_cell
 from . import notes
 from .patching import ScopedPatching
-from ..recorders.blocking import THRESHOLD, BlockingWatch, Stretch
+from ..recorders.blocking import BlockingWatch, Stretch
 from .cell_lines import CellLines, code_objects
 from .switches import SwitchRecorder
 from ..recorders.http_client import HttpClientRecorder
@@ -38,23 +38,20 @@ from ..recorders.naming import numbered, short_repr
 from .failures import QuietFailures
 from .spawned import SpawnedGreenlets
 from ..run import CellTimeout, Event, Run, Task
-from ..scope import CellScope, Limits, dropped_past_caps
+from ..scope import CellOptions, CellScope, dropped_past_caps
 
 
 def run_gevent_cell(
     shell,
     source: str,
+    options: CellOptions = CellOptions(),
     *,
     patch: bool = False,
-    timeout: float | None = None,
-    trace: bool = True,
-    limits: Limits = Limits(),
-    blocking_threshold: float | None = THRESHOLD,
     allow_patching: bool = True,
 ) -> Run:
     """Run ``source`` under gevent in ``shell``'s namespace; return its Run.
 
-    Greenlets that ran ``blocking_threshold`` seconds or more without yielding
+    Greenlets that ran ``options.blocking_threshold`` seconds or more without yielding
     while other work waited are in ``run.blocking`` (traced runs only; None:
     off). ``allow_patching=False`` refuses every monkey patch (the second run
     of ``--compare``). Raises only for a cell that does not compile
@@ -63,7 +60,7 @@ def run_gevent_cell(
     cell = compile_cell(shell, source)
     run = Run(model="gevent", source=source)
     main = getcurrent()
-    scope = CellScope(cell.filename, cell.line_offset, limits)
+    scope = CellScope(cell.filename, cell.line_offset, options.limits)
     cpu0 = process_time()
     with contextlib.ExitStack() as stack:
         hub = stack.enter_context(_hub_parented_here())
@@ -73,21 +70,21 @@ def run_gevent_cell(
         spawned = stack.enter_context(SpawnedGreenlets(scope))
         stack.enter_context(QuietFailures(hub, spawned))
         switches = None
-        if trace:
+        if options.trace:
             lines = stack.enter_context(CellLines(scope, code_objects(cell), id(hub)))
             switches = stack.enter_context(SwitchRecorder(scope, lines))
         watch = None
-        if switches is not None and blocking_threshold:
+        if switches is not None and options.blocking_threshold:
             hub_key = id(hub)
 
             def busy_since() -> float | None:
                 return None if switches.running == hub_key else switches.since
 
-            watch = stack.enter_context(BlockingWatch(scope, busy_since, blocking_threshold))
+            watch = stack.enter_context(BlockingWatch(scope, busy_since, options.blocking_threshold))
         try:
             if patch:
                 patching.patch_now()
-            with _deadline(timeout):
+            with _deadline(options.timeout):
                 run.value = cell.run(shell)
         except BaseException as exc:  # noqa: BLE001 - reported; the magic re-raises it
             interrupted = isinstance(exc, (KeyboardInterrupt, CellTimeout))

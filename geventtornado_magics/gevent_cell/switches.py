@@ -34,14 +34,14 @@ from time import perf_counter
 
 import greenlet
 
-from ..scope import CellScope, Swaps
+from ..scope import CellScope, Swapping, Swaps
 from .cell_lines import CellLines
 
 #: The place the recorder swaps, as ``scope`` names it (per thread, as greenlet keeps it).
 TRACE_FUNCTION = "greenlet's trace function"
 
 
-class SwitchRecorder:
+class SwitchRecorder(Swapping):
     """Context manager: ``events`` yields ``(time, kind, origin_key, target_key, line)``.
 
     Greenlets are keyed by ``id()`` (gevent reuses ``Greenlet-N`` names) and
@@ -76,14 +76,9 @@ class SwitchRecorder:
         self.running = id(greenlet.getcurrent())
         self.since = 0.0
         self._previous = None
-        self._swaps = Swaps()
 
-    def __enter__(self) -> SwitchRecorder:
-        self._previous = self._swaps.swap_setting(TRACE_FUNCTION, greenlet.gettrace, greenlet.settrace, self._trace)
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._swaps.close()
+    def swap_in(self, swaps: Swaps) -> None:
+        self._previous = swaps.swap_setting(TRACE_FUNCTION, greenlet.gettrace, greenlet.settrace, self._trace)
 
     def resume(self) -> None:
         """Trace again if greenlet removed the tracer (it passed on a Ctrl-C)."""

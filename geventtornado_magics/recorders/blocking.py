@@ -30,10 +30,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..run import Blocking, Run
-from ..scope import CellScope
-
-#: Default threshold: runs longer than this without yielding are flagged.
-THRESHOLD = 0.05
+from ..scope import BLOCKING_THRESHOLD, CellScope
 
 
 @dataclass
@@ -54,7 +51,7 @@ class BlockingWatch:
     loop (seconds from the cell's start) if it is running cell code now, else ``None``.
     """
 
-    def __init__(self, scope: CellScope, busy_since: Callable[[], float | None], threshold: float = THRESHOLD):
+    def __init__(self, scope: CellScope, busy_since: Callable[[], float | None], threshold: float = BLOCKING_THRESHOLD):
         self.scope = scope
         self.busy_since = busy_since
         self.threshold = threshold

@@ -35,7 +35,7 @@ from typing import Callable, NamedTuple
 
 from ..render.units import error_text
 from ..run import Request
-from ..scope import CellScope, Swaps
+from ..scope import CellScope, Swapping, Swaps
 
 _Connection = http.client.HTTPConnection
 _Response = http.client.HTTPResponse
@@ -59,7 +59,7 @@ class Fetched(NamedTuple):
     lane: object
 
 
-class HttpClientRecorder:
+class HttpClientRecorder(Swapping):
     """Context manager recording in ``fetched`` the cell's ``http.client`` requests (see the module's docstring).
 
     ``current_task()``, called in the thread making the request, names who
@@ -74,10 +74,9 @@ class HttpClientRecorder:
         self._lock = threading.Lock()
         #: ``(request, when its status line arrived)`` for the responses with a body.
         self._answered: list[tuple[Request, float]] = []
-        self._swaps = Swaps()
 
-    def __enter__(self) -> HttpClientRecorder:
-        wrap = self._swaps.wrap
+    def swap_in(self, swaps: Swaps) -> None:
+        wrap = swaps.wrap
         wrap(_Connection, "putrequest", self._putrequest)
         wrap(_Connection, "putheader", self._failing)
         wrap(_Connection, "endheaders", self._failing)
@@ -86,10 +85,9 @@ class HttpClientRecorder:
             wrap(_Response, name, self._reader)
         wrap(_Response, "_close_conn", self._closer)
         wrap(_Response, "close", self._closer)
-        return self
 
     def __exit__(self, *exc_info) -> None:
-        self._swaps.close()
+        super().__exit__(*exc_info)
         # A response whose body was never read nor closed ended, for the cell,
         # when its status line arrived: ``urlopen(url).status`` is a whole request.
         for request, answered in self._answered:

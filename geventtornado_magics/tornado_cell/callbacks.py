@@ -31,6 +31,7 @@ runner at the end.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from asyncio import events
 from time import perf_counter
 from types import CodeType, CoroutineType
@@ -38,7 +39,7 @@ from types import CodeType, CoroutineType
 from tornado.ioloop import IOLoop
 from tornado.platform.asyncio import BaseAsyncIOLoop
 
-from ..scope import Swaps
+from ..scope import Swapping, Swaps
 from .work import TornadoScope, function_of
 
 _Handle = events.Handle
@@ -54,25 +55,23 @@ _KNOWN = {
 _IO_EVENTS = ((IOLoop.READ, "readable"), (IOLoop.WRITE, "writable"), (IOLoop.ERROR, "error"))
 
 
+@dataclass(slots=True)
 class Callback:
     """One callback the loop ran for the cell."""
 
-    __slots__ = ("time", "duration", "kind", "lane", "label", "line")
-
-    def __init__(self, time: float, kind: str, lane: int | None, label: str, line: int | None):
-        #: When it started, seconds from the cell's start.
-        self.time = time
-        #: How long it ran (None while it runs).
-        self.duration: float | None = None
-        #: ``step``, ``io``, ``timer`` or ``callback`` (see the module's docstring).
-        self.kind = kind
-        #: ``id()`` of the Task or gen.coroutine that stepped, None for the loop's own work.
-        self.lane = lane
-        self.label = label
-        self.line = line
+    #: When it started, seconds from the cell's start.
+    time: float
+    #: ``step``, ``io``, ``timer`` or ``callback`` (see the module's docstring).
+    kind: str
+    #: ``id()`` of the Task or gen.coroutine that stepped, None for the loop's own work.
+    lane: int | None
+    label: str
+    line: int | None
+    #: How long it ran (None while it runs).
+    duration: float | None = None
 
 
-class LoopCallbacks:
+class LoopCallbacks(Swapping):
     """Context manager recording the cell's callbacks in ``events``; past the cap they are counted.
 
     The steps of the scope's ``cell_task`` are the cell's own lane.
@@ -86,14 +85,12 @@ class LoopCallbacks:
         self._current: Callback | None = None
         #: ``(label, line)`` of each function run as a plain callback, by its code: described once.
         self._described: dict[CodeType, tuple[str, int | None]] = {}
-        self._swaps = Swaps()
 
-    def __enter__(self) -> LoopCallbacks:
-        self._swaps.wrap(_Handle, "_run", self._wrap)
-        return self
+    def swap_in(self, swaps: Swaps) -> None:
+        swaps.wrap(_Handle, "_run", self._wrap)
 
     def __exit__(self, *exc_info) -> None:
-        self._swaps.close()
+        super().__exit__(*exc_info)
         # The callback running now (the cell's own last step) ends after the
         # recording does: it is timed up to here.
         if self._current is not None:

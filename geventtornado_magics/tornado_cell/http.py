@@ -47,7 +47,7 @@ from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
 from .work import TornadoScope, outside_the_cell
 from ..run import Request
-from ..scope import Swaps
+from ..scope import Swapping, Swaps
 from ..recorders.http_client import Fetched
 from ..render.units import error_text
 
@@ -81,7 +81,7 @@ class IgnoredArguments:
     line: int | None
 
 
-class TornadoHttpRecorder:
+class TornadoHttpRecorder(Swapping):
     """Context manager recording in ``fetched`` the cell's ``AsyncHTTPClient`` requests.
 
     ``current_lane()`` gives the lane key of the code calling ``fetch``.
@@ -101,17 +101,12 @@ class TornadoHttpRecorder:
         self.max_clients: dict[int, int] = {}
         self.ignored_arguments: list[IgnoredArguments] = []
         self._open: dict[int, _Fetch] = {}
-        self._swaps = Swaps()
         self._connection_hook = None
 
-    def __enter__(self) -> TornadoHttpRecorder:
-        self._swaps.wrap(AsyncHTTPClient, "fetch", self._fetch)
-        self._swaps.wrap(AsyncHTTPClient, "__new__", self._new)
-        self._connection_hook = self._swaps.wrap(SimpleAsyncHTTPClient, "_connection_class", self._connection_class)
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._swaps.close()
+    def swap_in(self, swaps: Swaps) -> None:
+        swaps.wrap(AsyncHTTPClient, "fetch", self._fetch)
+        swaps.wrap(AsyncHTTPClient, "__new__", self._new)
+        self._connection_hook = swaps.wrap(SimpleAsyncHTTPClient, "_connection_class", self._connection_class)
 
     # -- the request's life ---------------------------------------------------
 

@@ -32,6 +32,7 @@ reused in a later cell is recorded there, and outside cells not at all.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.abc
 import sys
 from typing import Callable
@@ -39,14 +40,14 @@ from typing import Callable
 from ..recorders.http_client import Fetched
 from ..render.units import error_text
 from ..run import Request
-from ..scope import Swaps
+from ..scope import Swapping, Swaps
 from .work import TornadoScope
 
 #: The recorder of the ``%%tornado`` cell running now, for aiohttp's trace callbacks.
 _recording: OtherHttpClients | None = None
 
 
-class OtherHttpClients:
+class OtherHttpClients(Swapping):
     """Context manager recording in ``fetched`` the cell's httpx and aiohttp requests.
 
     ``current_lane()`` gives the lane key of the code making the request.
@@ -58,10 +59,9 @@ class OtherHttpClients:
         self.current_lane = current_lane
         self.fetched: list[Fetched] = []
         self.dropped = 0
-        self._swaps = Swaps()
         self._outer: OtherHttpClients | None = None
 
-    def __enter__(self) -> OtherHttpClients:
+    def swap_in(self, swaps: Swaps) -> None:
         global _recording
         for name in _CLIENTS:
             if name in sys.modules:
@@ -70,9 +70,8 @@ class OtherHttpClients:
         # importing the libraries up front would cost every kernel 0.3 s for what few cells use.
         finder = _WhenImported(self._watch)
         sys.meta_path.insert(0, finder)
-        self._swaps.callback(sys.meta_path.remove, finder)
+        swaps.callback(sys.meta_path.remove, finder)
         self._outer, _recording = _recording, self
-        return self
 
     def _watch(self, name: str) -> None:
         if name == "httpx":
@@ -88,7 +87,7 @@ class OtherHttpClients:
     def __exit__(self, *exc_info) -> None:
         global _recording
         _recording = self._outer
-        self._swaps.close()
+        super().__exit__(*exc_info)
         ended = self.scope.now()
         for fetched in self.fetched:
             if fetched.request.end is None:
@@ -117,11 +116,8 @@ class OtherHttpClients:
             if not recorder.work.is_current():
                 return await original(client, request, stream=stream, **kwargs)
             row = recorder.start(str(request.url), request.method)
-            try:
+            with recorder._failing(row):
                 response = await original(client, request, stream=stream, **kwargs)
-            except BaseException as error:
-                recorder.fail(row, error)
-                raise
             recorder._answered(row, response, stream, "aclose")
             return response
 
@@ -134,15 +130,21 @@ class OtherHttpClients:
             if not recorder.work.is_current():
                 return original(client, request, stream=stream, **kwargs)
             row = recorder.start(str(request.url), request.method)
-            try:
+            with recorder._failing(row):
                 response = original(client, request, stream=stream, **kwargs)
-            except BaseException as error:
-                recorder.fail(row, error)
-                raise
             recorder._answered(row, response, stream, "close")
             return response
 
         return send
+
+    @contextlib.contextmanager
+    def _failing(self, row: Request | None):
+        """Record the error a request ends with, and let it go on to the caller."""
+        try:
+            yield
+        except BaseException as error:
+            self.fail(row, error)
+            raise
 
     def _answered(self, row: Request | None, response, stream: bool, closer: str) -> None:
         if row is None:

@@ -35,12 +35,12 @@ from tornado.ioloop import IOLoop
 from ..cell import CompiledCell, compile_cell
 from .work import CellWork, TornadoScope, first_done, outside_the_cell
 from .tasks import CellTasks
-from ..recorders.blocking import THRESHOLD, BlockingWatch, Stretch
+from ..recorders.blocking import BlockingWatch, Stretch
 from .callbacks import LoopCallbacks
 from ..recorders.naming import numbered
 from .http import TornadoHttpRecorder
 from ..run import CellTimeout, Event, Run, Task
-from ..scope import Limits, Swaps, dropped_past_caps
+from ..scope import CellOptions, Swapping, Swaps, dropped_past_caps
 from . import notes
 from .portal import Portal
 from .script_style import BlockingLoop, CallbackFetch
@@ -59,16 +59,13 @@ _SECOND_GRACE = 0.5
 async def run_tornado_cell(
     shell,
     source: str,
+    options: CellOptions = CellOptions(),
     *,
-    timeout: float | None = None,
-    trace: bool = True,
-    limits: Limits = Limits(),
-    blocking_threshold: float | None = THRESHOLD,
     serial: bool = False,
 ) -> Run:
     """Run ``source`` on the running loop in ``shell``'s namespace; return its Run.
 
-    Callbacks of the cell that ran ``blocking_threshold`` seconds or more while
+    Callbacks of the cell that ran ``options.blocking_threshold`` seconds or more while
     other work waited are in ``run.blocking`` (traced runs only; None: off).
     ``serial`` runs it with every HTTP client sending one request at a time
     (the second run of ``--compare``).
@@ -83,12 +80,12 @@ async def run_tornado_cell(
     with contextlib.ExitStack() as stack:
         work = stack.enter_context(CellWork(loop))
         scope = TornadoScope(
-            work, cell_task, portal, filename=cell.filename, line_offset=cell.line_offset, limits=limits
+            work, cell_task, portal, filename=cell.filename, line_offset=cell.line_offset, limits=options.limits
         )
-        callbacks = stack.enter_context(LoopCallbacks(scope)) if trace else None
+        callbacks = stack.enter_context(LoopCallbacks(scope)) if options.trace else None
         watch = None
-        if callbacks is not None and blocking_threshold:
-            watch = stack.enter_context(BlockingWatch(scope, callbacks.busy_since, blocking_threshold))
+        if callbacks is not None and options.blocking_threshold:
+            watch = stack.enter_context(BlockingWatch(scope, callbacks.busy_since, options.blocking_threshold))
         tasks = stack.enter_context(CellTasks(scope, on_runner_step=callbacks.runner_step if callbacks else None))
         http = stack.enter_context(TornadoHttpRecorder(scope, tasks.current_key))
         others = stack.enter_context(OtherHttpClients(scope, tasks.current_key))
@@ -98,14 +95,14 @@ async def run_tornado_cell(
         sync_client = stack.enter_context(BlockingHttpClient(scope))
         if serial:
             stack.enter_context(OneRequestAtATime())
-        stopper = _Stopper(cell_task, timeout, on_stop=lambda reason: http.abort_pending(notes.ABORTED[reason]))
+        stopper = _Stopper(cell_task, options.timeout, on_stop=lambda reason: http.abort_pending(notes.ABORTED[reason]))
         # Outside the stopper, so that its SIGINT handler gives way to the cleanup's with no gap.
         with _CleanupInterrupt(loop) as interrupt:
             try:
                 with stopper:
                     run.value = await portal
             except BaseException as exc:  # noqa: BLE001 - reported; the magic re-raises it
-                run.error = _user_error(exc, stopper, cell, timeout)
+                run.error = _user_error(exc, stopper, cell, options.timeout)
             await stopper.absorb_late_cancel()
             leftovers = Leftovers(scope)
             ending = await _cancel_leftovers(work, http, leftovers, interrupt.pressed)
@@ -139,7 +136,7 @@ async def run_tornado_cell(
     return run
 
 
-class _Stopper:
+class _Stopper(Swapping):
     """Turns ``--timeout`` and Ctrl-C into a cancellation of the cell, at its next wait.
 
     ``on_stop(reason)`` runs first: the fetches stop there and then. Then the
@@ -165,9 +162,8 @@ class _Stopper:
         self._armed = False
         self._interrupt_requested = False
         self._timer = None
-        self._swaps = Swaps()
 
-    def __enter__(self) -> _Stopper:
+    def swap_in(self, swaps: Swaps) -> None:
         loop = asyncio.get_running_loop()
         self._armed = True
         if self.cell_task.cancelling():
@@ -176,21 +172,13 @@ class _Stopper:
             self.reason = "interrupt"
         if self.timeout:
             self._timer = loop.call_later(self.timeout, self._stop, "timeout", context=outside_the_cell())
-        if threading.current_thread() is threading.main_thread():
-            self._swaps.swap_setting(
-                "the SIGINT handler",
-                lambda: signal.getsignal(signal.SIGINT),
-                _sigint_handler,
-                self._on_sigint,
-                lasting=False,
-            )
-        return self
+        _handle_sigint(swaps, self._on_sigint)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._armed = False
         if self._timer is not None:
             self._timer.cancel()
-        self._swaps.close()
+        super().__exit__(exc_type, exc, tb)
         self._delivered = exc_type is asyncio.CancelledError
 
     def _on_sigint(self, signum, frame) -> None:
@@ -217,7 +205,7 @@ class _Stopper:
                 await asyncio.sleep(0)
 
 
-class _CleanupInterrupt:
+class _CleanupInterrupt(Swapping):
     """Ctrl-C while the cell's leftovers are cleaned up: ``pressed`` is done, and the cleanup hurries.
 
     The cleanup waits up to ``_CANCEL_GRACE`` + ``_SECOND_GRACE`` for
@@ -229,17 +217,9 @@ class _CleanupInterrupt:
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
         self.pressed = loop.create_future()
-        self._swaps = Swaps()
 
-    def __enter__(self) -> _CleanupInterrupt:
-        if threading.current_thread() is threading.main_thread():
-            self._swaps.swap_setting(
-                "the SIGINT handler", lambda: signal.getsignal(signal.SIGINT), _sigint_handler, self._on_sigint, lasting=False
-            )
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._swaps.close()
+    def swap_in(self, swaps: Swaps) -> None:
+        _handle_sigint(swaps, self._on_sigint)
 
     def _on_sigint(self, signum, frame) -> None:
         self.loop.call_soon_threadsafe(self._press, context=outside_the_cell())
@@ -249,8 +229,16 @@ class _CleanupInterrupt:
             self.pressed.set_result(None)
 
 
-def _sigint_handler(handler) -> None:
-    signal.signal(signal.SIGINT, handler)
+def _handle_sigint(swaps: Swaps, handler) -> None:
+    """``handler`` takes SIGINT until ``swaps`` closes; the kernel's handler changes from cell to cell."""
+    if threading.current_thread() is threading.main_thread():  # the only thread signals reach
+        swaps.swap_setting(
+            "the SIGINT handler",
+            lambda: signal.getsignal(signal.SIGINT),
+            lambda handler: signal.signal(signal.SIGINT, handler),
+            handler,
+            lasting=False,
+        )
 
 
 def _user_error(exc: BaseException, stopper: _Stopper, cell: CompiledCell, timeout) -> BaseException:

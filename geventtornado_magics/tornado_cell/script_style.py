@@ -48,14 +48,14 @@ from tornado import gen
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.ioloop import IOLoop
 
-from ..scope import Swaps
+from ..scope import Swapping, Swaps
 from .notes import BLOCKING_ELSEWHERE
 from .work import TornadoScope, first_done, function_of
 from .portal import await_, in_portal
 
 
 
-class BlockingLoop:
+class BlockingLoop(Swapping):
     """Context manager: ``start``, ``stop``, ``run_sync`` and ``close`` of ``io_loop`` bridged for the cell.
 
     ``used`` records ``(method, cell line)`` for each blocking call, and for
@@ -70,21 +70,16 @@ class BlockingLoop:
         self.work = scope.work
         self.used: list[tuple[str, int | None]] = []
         self._real = {}
-        self._swaps = Swaps()
         self._stopped: asyncio.Future | None = None
         self._stop_requested = False
         self._running = False
 
-    def __enter__(self) -> BlockingLoop:
+    def swap_in(self, swaps: Swaps) -> None:
         for name in self._METHODS:
             self._real[name] = getattr(self.io_loop, name)
-            self._swaps.swap(self.io_loop, name, getattr(self, name))
+            swaps.swap(self.io_loop, name, getattr(self, name))
         self._real["asyncio stop"] = self.work.loop.stop
-        self._swaps.swap(self.work.loop, "stop", self._stop_asyncio_loop)
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._swaps.close()
+        swaps.swap(self.work.loop, "stop", self._stop_asyncio_loop)
 
     def start(self) -> None:
         """Run the loop until the cell's work is done or ``stop()`` is called."""
@@ -190,7 +185,7 @@ def _due(handle: asyncio.Handle) -> float:
     return handle.when() if isinstance(handle, asyncio.TimerHandle) else float("-inf")
 
 
-class CallbackFetch:
+class CallbackFetch(Swapping):
     """Context manager: ``AsyncHTTPClient.fetch(url, callback)`` calls ``callback(response)``.
 
     ``uses`` records ``(callback name, cell line)`` for each such call, for the report.
@@ -200,14 +195,9 @@ class CallbackFetch:
         self.scope = scope
         self.work = scope.work
         self.uses: list[tuple[str, int | None]] = []
-        self._swaps = Swaps()
 
-    def __enter__(self) -> CallbackFetch:
-        self._swaps.wrap(AsyncHTTPClient, "fetch", self._fetch)
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._swaps.close()
+    def swap_in(self, swaps: Swaps) -> None:
+        swaps.wrap(AsyncHTTPClient, "fetch", self._fetch)
 
     def _fetch(self, original):
         patch = self

@@ -16,21 +16,14 @@ from __future__ import annotations
 
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
-from ..scope import Swaps
+from ..scope import Swapping, Swaps
 
 
-class OneRequestAtATime:
+class OneRequestAtATime(Swapping):
     """Context manager: every simple HTTP client runs at most one request at a time."""
 
-    def __init__(self):
-        self._swaps = Swaps()
-
-    def __enter__(self) -> OneRequestAtATime:
-        self._swaps.wrap(SimpleAsyncHTTPClient, "fetch_impl", self._fetch_impl)
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._swaps.close()
+    def swap_in(self, swaps: Swaps) -> None:
+        swaps.wrap(SimpleAsyncHTTPClient, "fetch_impl", self._fetch_impl)
 
     def _fetch_impl(self, original):
         swaps = self._swaps

@@ -26,14 +26,14 @@ import sys
 from tornado.httpclient import AsyncHTTPClient, HTTPClient
 from tornado.ioloop import IOLoop
 
-from ..scope import Swaps
+from ..scope import Swapping, Swaps
 from .notes import SYNC_FETCH_ELSEWHERE
 from .portal import await_, in_portal
 from .work import TornadoScope
 
 
 
-class BlockingHttpClient:
+class BlockingHttpClient(Swapping):
     """Context manager: ``HTTPClient`` fetches on the kernel's loop while the cell runs.
 
     ``uses`` records the cell line of each blocking ``fetch``, for the report.
@@ -43,15 +43,10 @@ class BlockingHttpClient:
         self.scope = scope
         self.work = scope.work
         self.uses: list[int | None] = []
-        self._swaps = Swaps()
 
-    def __enter__(self) -> BlockingHttpClient:
-        self._swaps.wrap(HTTPClient, "__init__", self._init)
-        self._swaps.wrap(HTTPClient, "fetch", self._fetch)
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._swaps.close()
+    def swap_in(self, swaps: Swaps) -> None:
+        swaps.wrap(HTTPClient, "__init__", self._init)
+        swaps.wrap(HTTPClient, "fetch", self._fetch)
 
     def _init(self, original):
         patch = self

@@ -30,7 +30,7 @@ from typing import Callable
 
 from tornado import gen
 
-from ..scope import Swaps
+from ..scope import Swapping, Swaps
 from .work import TornadoScope, outside_the_cell
 from ..render.units import error_text
 from ..recorders.naming import call_label, short_repr
@@ -82,7 +82,7 @@ class TaskRecord:
         return short_repr(future.result()), None
 
 
-class CellTasks:
+class CellTasks(Swapping):
     """Context manager: ``records`` lists the cell's tasks, in the order they started.
 
     ``current_key()`` names who is running now (the stepping gen.coroutine,
@@ -105,19 +105,14 @@ class CellTasks:
         self._recorded: set[int] = set()
         self._stepping: int | None = None
         self._previous_factory = None
-        self._swaps = Swaps()
 
-    def __enter__(self) -> CellTasks:
+    def swap_in(self, swaps: Swaps) -> None:
         loop = self.work.loop
-        self._previous_factory = self._swaps.swap_setting(
+        self._previous_factory = swaps.swap_setting(
             f"the task factory of the loop at {id(loop):#x}", loop.get_task_factory, loop.set_task_factory, self._task_factory
         )
-        self._swaps.wrap(_Runner, "__init__", self._runner_init)
-        self._swaps.wrap(_Runner, "run", self._runner_run)
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._swaps.close()
+        swaps.wrap(_Runner, "__init__", self._runner_init)
+        swaps.wrap(_Runner, "run", self._runner_run)
 
     def current_key(self) -> int | None:
         if self._stepping is not None:
