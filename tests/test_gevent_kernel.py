@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import socket
 import threading
 import time
@@ -111,32 +110,10 @@ def test_switch_trace_names_greenlets_and_cell_lines(kernel):
     assert "print_head('" in out
 
 
-def test_output_is_live_while_the_cell_runs(kernel):
-    reply = kernel.ok("%%gevent\nimport gevent\nprint('before', flush=True)\ngevent.sleep(2.0)\nprint('after')\n")
-    first_time, first_text = reply.stream_times[0]
-    assert "before" in first_text and "after" not in first_text
-    assert reply.finished - reply.started - first_time > 1.0, "shown well before the cell ended"
-
-
-def test_last_expression_is_the_value_and_a_semicolon_silences_it(kernel):
-    assert kernel.ok("%%gevent\nx = 20\nx * 2 + 2").value == "42"
-    assert kernel.ok("%%gevent\nx = 20\nx * 2 + 2;").value is None
-
-
 def test_magics_and_shell_commands_work_inside_the_cell(kernel):
     reply = kernel.ok("%%gevent\n%time y = 1 + 1\n!echo shell-says-hi\ny")
     assert "shell-says-hi" in reply.stdout and "Wall time" in reply.stdout
     assert reply.value == "2"
-
-
-def test_exception_shows_the_users_traceback_after_the_report(kernel):
-    reply = kernel.execute("%%gevent\nimport gevent\ngevent.sleep(0)\nraise ValueError('bad value')\n")
-    assert reply.status == "error"
-    assert reply.error["ename"] == "ValueError"
-    plain = re.sub(r"\x1b\[[0-9;]*m", "", reply.traceback)
-    assert "----> 3 raise ValueError('bad value')" in plain
-    assert "gevent_cell" not in plain and "magics.py" not in plain and "run_cell_magic" not in plain
-    assert len(reply.displays) == 1 and "ValueError: bad value" in reply.html
 
 
 def test_failures_are_rows_not_crashes(kernel, demo_url):
@@ -262,15 +239,6 @@ def test_background_thread_with_blocking_sockets_keeps_working(kernel):
         "stop.set(); worker.join(5)\nprint(before > 3, len(fetched) > before, failures)"
     ).stdout
     assert out.strip() == "True True []"
-
-
-def test_unload_and_reload(kernel):
-    kernel.ok("%unload_ext geventtornado_magics")
-    gone = kernel.execute("%%gevent\n1")
-    assert gone.status == "error" and "not found" in gone.text
-    kernel.ok("%load_ext geventtornado_magics")
-    kernel.ok("%reload_ext geventtornado_magics")
-    assert kernel.ok("%%gevent\n1 + 2").value == "3"
 
 
 def test_a_hundred_cells_leave_nothing_behind(kernel):

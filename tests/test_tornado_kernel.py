@@ -131,22 +131,6 @@ def test_callbacks_are_traced_with_their_cell_lines(kernel):
     assert "gen.sleep ends" in timer.displays[0]["text/plain"]
 
 
-def test_output_is_live_while_the_cell_runs(kernel):
-    reply = kernel.ok(
-        "%%tornado\nfrom tornado import gen\nprint('before', flush=True)\n"
-        "await gen.sleep(2.0)\nprint('after')\n"
-    )
-    first_time, first_text = reply.stream_times[0]
-    assert "before" in first_text and "after" not in first_text
-    assert reply.finished - reply.started - first_time > 1.0, "shown well before the cell ended"
-
-
-def test_last_expression_is_the_value_and_a_semicolon_silences_it(kernel):
-    assert kernel.ok("%%tornado\nx = 20\nx * 2 + 2").value == "42"
-    assert kernel.ok("%%tornado\nx = 20\nx * 2 + 2;").value is None
-    assert kernel.ok("x").value == "20"
-
-
 def test_gather_of_five_fetches_runs_them_together(kernel):
     reply = kernel.ok(
         "%%tornado\n"
@@ -283,16 +267,6 @@ def test_error_statuses_are_rows_and_a_callbacks_exception_is_shown(kernel):
     assert "line 5, in on_response" in reply.stderr
     rows = last_run(kernel, "[(r.status, r.ok, r.error) for r in _g.last_run().requests]")
     assert rows == "[(503, False, None)]"
-
-
-def test_exception_shows_the_users_traceback_after_the_report(kernel):
-    reply = kernel.execute("%%tornado\nimport asyncio\nawait asyncio.sleep(0)\nraise ValueError('bad value')\n")
-    assert reply.status == "error" and reply.error["ename"] == "ValueError"
-    text = plain(reply.traceback)
-    assert "----> 3 raise ValueError('bad value')" in text
-    for internal in ("tornado_cell", "magics.py", "run_tornado"):
-        assert internal not in text
-    assert len(reply.displays) == 1 and "ValueError: bad value" in reply.html
 
 
 def test_timeout_cancels_tasks_and_fetches_and_shows_the_partial_report(kernel):
@@ -465,19 +439,6 @@ def test_the_kernel_serves_comms_while_a_cell_runs(kernel):
             break
     kernel.shell_reply(msg_id)
     assert echoed is not None and echoed < idle, "the echo came while the cell was still running"
-
-
-def test_unload_and_reload(kernel):
-    kernel.ok("%unload_ext geventtornado_magics")
-    gone = kernel.execute("%%tornado\n1")
-    assert gone.status == "error" and "not found" in gone.text
-    kernel.ok("%load_ext geventtornado_magics")
-    kernel.ok("%reload_ext geventtornado_magics")
-    transformers = kernel.ok(
-        "sum(type(t).__name__ == 'TornadoCellTransformer' for t in get_ipython().input_transformers_cleanup)"
-    )
-    assert transformers.value == "1"
-    assert kernel.ok("%%tornado\n1 + 2").value == "3"
 
 
 def test_a_hundred_cells_leave_no_descriptor_or_thread_behind(kernel):

@@ -64,7 +64,7 @@ def run_gevent_cell(
     cpu0 = process_time()
     with contextlib.ExitStack() as stack:
         hub = stack.enter_context(_hub_parented_here())
-        had_threadpool = hub._threadpool is not None
+        had_threadpool = _has_threadpool(hub)
         patching = stack.enter_context(ScopedPatching(allowed=allow_patching))
         http = stack.enter_context(HttpClientRecorder(scope, _requester()))
         spawned = stack.enter_context(SpawnedGreenlets(scope))
@@ -162,13 +162,19 @@ def _deadline(timeout: float | None):
     return gevent.Timeout(timeout, CellTimeout(notes.timed_out(timeout)))
 
 
+def _has_threadpool(hub) -> bool:
+    # Hub._threadpool, private to gevent.hub: whether the pool exists, where ``hub.threadpool``
+    # would start one. Renamed, this raises AttributeError and every %%gevent cell fails loudly.
+    return hub._threadpool is not None
+
+
 def _release_threadpool(hub) -> None:
     """Stop the worker threads the cell made the hub start (DNS look-ups run there).
 
     A later cell that needs them gets a fresh pool; meanwhile the kernel has
     no threads it did not have before the cell.
     """
-    if hub._threadpool is None:
+    if not _has_threadpool(hub):
         return
     hub.threadpool.kill()
     del hub.resolver

@@ -119,6 +119,8 @@ POOL_HELPERS = {
 
 
 def _name_of(glet: Greenlet) -> str:
+    # Greenlet._run, private to gevent: what the greenlet runs (gevent keeps no public name for
+    # it). Renamed, this raises AttributeError in the spawn callback, which gevent reports.
     run = glet._run
     if getattr(run, "__self__", None) is glet:  # a Greenlet subclass overriding _run
         # An IMap is named before its __init__ stores the mapped function: the call is all there is.

@@ -43,6 +43,10 @@ from ..scope import Swapping, Swaps
 from .work import TornadoScope, function_of
 
 _Handle = events.Handle
+# asyncio.Handle's private ``_run`` (wrapped), ``_context``, ``_callback`` and ``_args`` are read
+# here and in ``work``, the same from Python 3.7 to 3.13. Renamed: a missing ``_run`` is a KeyError
+# as the first %%tornado cell starts; a missing ``_context`` an AttributeError in every callback
+# the loop runs during a traced cell.
 
 #: Well-known library callbacks, in words.
 _KNOWN = {
