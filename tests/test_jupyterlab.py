@@ -13,6 +13,8 @@ pools, timeouts) are checked both ways, in the light and the dark theme, at
 * no table is wider than its report, no report wider than the output area;
 * every visible text in a report, details opened, reaches 4.5:1 contrast
   against what is behind it (WCAG AA);
+* untrusted, the timeline's image is a light card in the light theme and a
+  dark one in the dark theme (with the browser preferring dark);
 * after the toolbar's interrupt button stops a cell, the next cell runs.
 
 Screenshots are kept in ``out/jupyterlab/``. Playwright cannot download its
@@ -21,6 +23,7 @@ own browser here; it drives ``/usr/bin/chromium``.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
@@ -38,6 +41,8 @@ from geventtornado_magics.render.svg import TEXT_PX
 from geventtornado_magics.render.svg import WIDTH as PICTURE_WIDTH
 
 playwright = pytest.importorskip("playwright.sync_api", reason="needs playwright (the test extra)")
+Image = pytest.importorskip("PIL.Image", reason="needs pillow (the test extra)")
+ImageStat = pytest.importorskip("PIL.ImageStat")
 pytest.importorskip("jupyterlab", reason="needs jupyterlab (the test extra)")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -244,8 +249,8 @@ def check(page, label: str, size: dict) -> dict:
     page.set_viewport_size(size)
     page.wait_for_timeout(300)
     measured = page.evaluate(MEASURE, [TEXT_PX, PICTURE_WIDTH])
-    # The screenshot: the first magic cell at the top, its report under it.
-    page.evaluate("() => document.querySelector('.jp-OutputArea .gtm-report').closest('.jp-CodeCell').scrollIntoView()")
+    # The screenshot: the first report's headline at the top.
+    page.evaluate("() => document.querySelector('.jp-OutputArea .gtm-report').scrollIntoView()")
     page.wait_for_timeout(200)
     page.screenshot(path=str(ARTIFACTS / f"{label}.png"), full_page=False)
     assert measured["magicCells"] and measured["reportCells"] == measured["magicCells"], f"{label}: {measured}"
@@ -254,6 +259,12 @@ def check(page, label: str, size: dict) -> dict:
     assert smallest >= table - 0.05, f"{label}: timeline text {smallest:.1f} px, table text {table:.1f} px"
     assert not measured["overflow"], f"{label}: {measured['overflow']}"
     assert measured["texts"] > 20 and not measured["lowContrast"], f"{label}: {measured['lowContrast']}"
+    if "untrusted" in label:
+        image = page.locator(".gtm-fallback img").first
+        image.scroll_into_view_if_needed()
+        brightness = ImageStat.Stat(Image.open(io.BytesIO(image.screenshot())).convert("L")).mean[0]
+        dark = "dark" in label
+        assert (brightness < 90) if dark else (brightness > 170), f"{label}: the image's card, brightness {brightness:.0f}"
     return {"timeline": round(smallest, 1), "table": table}
 
 
@@ -284,7 +295,8 @@ def test_reports_in_jupyterlab_trusted_and_untrusted_light_and_dark(lab, chromiu
     sizes = {}
     for theme in THEMES:
         lab.settle(theme)
-        page = chromium.new_page(viewport=WIDTHS["1024"])
+        # A dark theme, as most who choose it, on a browser that prefers dark: the image fallback follows.
+        page = chromium.new_page(viewport=WIDTHS["1024"], color_scheme=theme)
         for name in NOTEBOOKS:
             stem = name.removesuffix(".ipynb")
             open_notebook(page, lab, f"untrusted_{name}")

@@ -49,6 +49,7 @@ from .summary import (
     patching_summary,
     summarize,
 )
+from .svg import MAX_WIDTH as PICTURE_MAX_WIDTH
 from .svg import WIDTH as PICTURE_WIDTH
 from .svg import render_svg
 from .tables import Group, Table, request_table, source_listing, trace_table
@@ -67,14 +68,11 @@ ALERT = "color:#b3261e;background-color:#fdeceb"
 CHIP = ALERT + ";padding:1px 5px;border-radius:3px;margin:3px 0"
 LEFT, RIGHT = "text-align:left", "text-align:right"
 #: Long text in a table cell wraps, so the table fits the report: a URL or a name
-#: anywhere (it has no spaces), an error between words. (JupyterLab's sanitizer
-#: keeps ``word-break:break-all`` and ``overflow-wrap:break-word``, not ``anywhere``.)
-WRAP = {
-    "url": "text-align:left;white-space:normal;word-break:break-all",
-    "name": "text-align:left;white-space:normal;word-break:break-all",
-    "code": "text-align:left;white-space:normal;word-break:break-all",
-    "text": "text-align:left;white-space:normal;overflow-wrap:break-word",
-}
+#: anywhere (it has no spaces; but not narrower than a short name like ``loop``), an
+#: error between words. (JupyterLab's sanitizer keeps ``word-break:break-all`` and
+#: ``overflow-wrap:break-word``, not ``anywhere``.)
+ANYWHERE = "text-align:left;white-space:normal;word-break:break-all;min-width:4em"
+WRAP = {"url": ANYWHERE, "name": ANYWHERE, "code": ANYWHERE, "text": "text-align:left;white-space:normal;overflow-wrap:break-word"}
 #: Notes longer than this show their first sentence, the rest one click away.
 LONG_NOTE = 110
 
@@ -134,7 +132,7 @@ def picture(draw, alt: str, note: str = "") -> str:
         '<div class="gtm-picture">'
         f'<div class="gtm-live" style="height:0;overflow:hidden">{draw(False)}</div>'
         f'<div class="gtm-fallback" style="overflow-x:auto"><img alt="{escape(alt)}" '
-        f'style="width:100%;min-width:{PICTURE_WIDTH}px" src="data:image/svg+xml;base64,{image}"></div>'
+        f'style="width:100%;min-width:{PICTURE_WIDTH}px;max-width:{PICTURE_MAX_WIDTH}px" src="data:image/svg+xml;base64,{image}"></div>'
         f"{note}</div>"
     )
 

@@ -21,12 +21,14 @@ from .units import clip, count, seconds
 
 #: The picture's width in user units, and the least it is drawn at in CSS pixels:
 #: it is never shrunk, so its text is never smaller than :data:`TEXT_PX` (the report's
-#: table text); narrower than that, it scrolls sideways. It fits a 1024 px window's
-#: notebook with the file browser closed.
-WIDTH = 800
+#: table text); narrower than that, it scrolls sideways. It fits the notebook of a
+#: 1024 px window with the file browser open.
+WIDTH = 560
+#: The most it is stretched to, in CSS pixels: its text at most about 20 px.
+MAX_WIDTH = 880
 #: Text size in user units, which are at least a CSS pixel each.
 TEXT_PX = 13
-LABEL = 200
+LABEL = 170
 RIGHT = 16
 PLOT = WIDTH - LABEL - RIGHT
 AXIS = 24
@@ -35,9 +37,11 @@ STRIP = 74
 #: Height of a row of the legend.
 LEGEND_ROW = 20
 #: Characters of a lane name that fit the labels' column at :data:`TEXT_PX`.
-LABEL_CHARS = 23
+LABEL_CHARS = 20
 FONT = "ui-monospace,SFMono-Regular,Menlo,Consolas,monospace"
 
+#: The image fallback's card and text where the browser prefers a dark scheme.
+DARK_CARD = "<style>@media (prefers-color-scheme: dark){svg{color:#e8e8e8}.card{fill:#1e1e1e;stroke:#505050}}</style>"
 #: Fill colours that read on light and dark pages alike.
 COLOURS = {"request": "#3d8fd9", "failed": "#e5484d", "queued": "#f0a020", "blocked": "#e5484d"}
 #: ``(y offset in the lane, height)`` of each kind of mark.
@@ -96,19 +100,25 @@ def render_svg(timeline: Timeline, standalone: bool = False) -> str:
 
 
 def svg_open(height: float, label: str, standalone: bool) -> list[str]:
-    """The ``<svg>`` tag; standalone, with a fixed size on an opaque light card (an image has no page behind it).
+    """The ``<svg>`` tag; standalone, with a fixed size on an opaque card (an image has no page behind it).
+
+    The card is light, and dark with light text where the browser prefers a
+    dark scheme (an image takes the page's ``color-scheme``, or else the
+    browser's preference): a sanitized notebook in a dark theme shows no white
+    slab. Either way the card is opaque, so the text reads on any page.
 
     Inline, it fills the report's width but never less than :data:`WIDTH`
     pixels (its container scrolls instead), so its text is never smaller than
     the tables'.
     """
-    size = f'width="{WIDTH}" height="{height:.0f}"' if standalone else f'width="100%" style="min-width:{WIDTH}px"'
+    size = f'width="{WIDTH}" height="{height:.0f}"' if standalone else f'width="100%" style="min-width:{WIDTH}px;max-width:{MAX_WIDTH}px"'
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="gtm-timeline" viewBox="0 0 {WIDTH} {height:.0f}" {size} '
         f'role="img" aria-label="{escape(label)}" font-family="{FONT}" font-size="{TEXT_PX}" fill="currentColor">'
     ]
     if standalone:
-        out.append(f'<rect width="{WIDTH}" height="{height:.0f}" rx="6" fill="#ffffff" stroke="#d0d0d0"/>')
+        out.append(DARK_CARD)
+        out.append(f'<rect class="card" width="{WIDTH}" height="{height:.0f}" rx="6" fill="#ffffff" stroke="#d0d0d0"/>')
     return out
 
 
