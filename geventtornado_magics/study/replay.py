@@ -156,11 +156,10 @@ class Replay:
                 if event.label == "finished":
                     self._finished[source] = index
                 running, at = event.target, stopped_at.get(event.target)
-            elif event.kind == "step":
-                running, at = source, line
             else:
                 running, at = source, line
-                source = None  # a callback: no lane stands anywhere
+                if event.kind != "step":
+                    source = None  # a callback: no lane stands anywhere
             if source is not None:
                 entry = stands.get(source)
                 if entry is None:
@@ -194,7 +193,7 @@ class Replay:
             if len(self._recent) >= 16:
                 self._recent.clear()
             waiting = self._recent[step.index] = {lane: self._wait_of(lane, step) for lane in self._alive(step)}
-        return waiting
+        return dict(waiting)  # the cached one stays as computed, whatever the caller does with its copy
 
     def _alive(self, step: Step):
         """The lanes other than the running one that are alive at ``step``: spawned, not finished."""
