@@ -157,6 +157,20 @@ class Kernel:
         assert reply.status == "ok", reply.text
         return reply
 
+    def requests_overlapped(self) -> bool:
+        """Whether every request of the last run started before the first one ended: they ran at once.
+
+        The proof of concurrency that holds on a loaded machine: a cell's wall time grows with the
+        load, the order of its requests' starts and ends does not.
+        """
+        reply = self.ok(
+            "import geventtornado_magics as _gtm\n"
+            "_rows = _gtm.last_run().requests\n"
+            "print(bool(_rows) and max(r.start for r in _rows) < min(r.end for r in _rows))\n"
+            "del _gtm, _rows"
+        )
+        return reply.stdout.strip() == "True"
+
     def alive(self) -> bool:
         return self.manager.is_alive()
 

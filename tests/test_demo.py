@@ -429,7 +429,7 @@ def test_works_from_a_monkey_patched_process(prelude):
     )
     patched = _run_python("-c", script)
     try:
-        out, err = patched.communicate(timeout=10)
+        out, err = patched.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         patched.kill()
         pytest.fail(f"deadlocked or too slow; stderr:\n{patched.communicate()[1]}")
