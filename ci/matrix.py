@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".matrix"
 PYENV = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
 
-#: What the tests themselves need, beside the packages under test (no versions: the drivers, not the subject).
-TEST_TOOLS = ["pytest", "jupyter_client", "nbclient", "nbformat", "nbconvert", "requests"]
+#: What the kernel tests themselves need, beside the packages under test: the test extra less its
+#: browsers, JupyterLab and pandas (no versions: the drivers and the cell's HTTP clients, not the subject).
+TEST_TOOLS = ["pytest", "jupyter_client", "nbclient", "nbformat", "nbconvert", "requests", "httpx", "aiohttp"]
 
 #: Everything marked ``kernel`` except what the full suite runs once, on the default Python: the
 #: README's install into a fresh venv, the browser tests of the report's and the replay's HTML, and
