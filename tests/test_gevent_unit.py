@@ -10,8 +10,6 @@ import urllib.request
 
 import greenlet
 import pytest
-from IPython.core.error import UsageError
-from IPython.utils.capture import capture_output
 
 import geventtornado_magics
 from geventtornado_magics.cell import compile_cell
@@ -21,55 +19,20 @@ from geventtornado_magics.gevent_cell.switches import TRACE_FUNCTION, SwitchReco
 from geventtornado_magics.recorders.http_client import HttpClientRecorder
 from geventtornado_magics.recorders.naming import call_label, short_repr
 
+from .cells import magic_cell
+
 
 def gevent_cell(ip, body, options=""):
-    """Run a %%gevent cell like a notebook; return (run, captured output)."""
-    with capture_output() as captured:
-        result = ip.run_cell(f"%%gevent {options}\n{body}")
-    return result, geventtornado_magics.last_run(), captured
+    return magic_cell(ip, "gevent", body, options)
 
 
 # -- the magic ---------------------------------------------------------------
-
-
-def test_unknown_option_is_a_usage_error_with_the_usage_line(ip):
-    with pytest.raises(UsageError) as error:
-        ip.run_cell_magic("gevent", "--bogus", "x = 1")
-    assert "unrecognized arguments: --bogus" in str(error.value)
-    assert "usage: %%gevent [--patch] [--timeout SECONDS] [--no-trace]" in str(error.value)
 
 
 def test_help_lists_the_options(ip):
     doc = ip.find_cell_magic("gevent").__doc__
     for option in ("--patch", "--timeout SECONDS", "--no-trace"):
         assert option in doc
-
-
-@pytest.mark.parametrize("magic", ["gevent", "tornado"])
-def test_help_with_one_or_two_percent_signs_is_plain_text_with_the_cell_usage_line(ip, magic):
-    for query in (f"%{magic}?", f"%%{magic}?"):
-        with capture_output() as captured:
-            ip.run_cell(query)
-        assert "not found" not in captured.stdout, query
-        assert f"%%{magic} [--timeout SECONDS]" in captured.stdout or f"%%{magic} [--patch]" in captured.stdout
-        assert "``" not in captured.stdout and "::" not in captured.stdout
-    with pytest.raises(UsageError, match=f"%%{magic} runs a cell"):
-        ip.run_line_magic(magic, "")
-
-
-def test_value_namespace_and_display(ip):
-    result, run, captured = gevent_cell(ip, "shared = 6\nshared * 7")
-    assert result.result == 42 and ip.user_ns["shared"] == 6
-    assert run.value == 42 and run.model == "gevent" and run.error is None
-    assert len(captured.outputs) == 1
-    bundle = captured.outputs[0].data
-    assert "text/html" in bundle and bundle["text/plain"].startswith("%%gevent:")
-
-
-def test_syntax_error_is_reported_like_a_cells(ip):
-    result, _, captured = gevent_cell(ip, "x = (\n")
-    assert isinstance(result.error_in_exec, SyntaxError)
-    assert socket.socket.__module__ == "socket"
 
 
 def test_exception_keeps_the_report_and_the_cell_traceback(ip):

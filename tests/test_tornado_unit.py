@@ -24,25 +24,14 @@ from geventtornado_magics.tornado_cell.http import TornadoHttpRecorder
 from geventtornado_magics.scope import Limits, unrestored
 from geventtornado_magics.tornado_cell.portal import Portal, await_, in_portal
 
+from .cells import magic_cell
+
 
 def tornado_cell(ip, body, options=""):
-    """Run a %%tornado cell like a notebook; return (result, run, captured output)."""
-    with capture_output() as captured:
-        result = ip.run_cell(f"%%tornado {options}\n{body}", store_history=True)
-    return result, geventtornado_magics.last_run(), captured
+    return magic_cell(ip, "tornado", body, options)
 
 
 # -- the magic ---------------------------------------------------------------
-
-
-def test_unknown_option_is_a_usage_error_with_the_usage_line(ip):
-    with pytest.raises(UsageError) as error:
-        ip.run_cell_magic("tornado", "--bogus", "x = 1")
-    assert "unrecognized arguments: --bogus" in str(error.value)
-    assert "usage: %%tornado [--timeout SECONDS] [--no-trace]" in str(error.value)
-    result, _, _ = tornado_cell(ip, "x = 1", "--timeout soon")
-    assert isinstance(result.error_in_exec, UsageError)
-    assert "usage: %%tornado" in str(result.error_in_exec)
 
 
 def test_help_lists_the_options_and_teaches(ip):
@@ -73,25 +62,10 @@ def test_without_autoawait_the_magic_runs_the_cell_itself(ip):
     assert result.result == 7 and run.value == 7 and run.error is None
 
 
-def test_value_namespace_and_display(ip):
-    result, run, captured = tornado_cell(ip, "shared = 6\nshared * 7")
-    assert result.result == 42 and ip.user_ns["shared"] == 6
-    assert run.value == 42 and run.model == "tornado" and run.error is None
-    assert len(captured.outputs) == 1
-    bundle = captured.outputs[0].data
-    assert "text/html" in bundle and bundle["text/plain"].startswith("%%tornado")
-
-
 def test_a_semicolon_silences_the_value(ip):
     result, run, captured = tornado_cell(ip, "x = 3\nx * 2;")
     assert result.result is None and run.value == 6
     assert len(captured.outputs) == 1  # the report, not the value
-
-
-def test_syntax_error_is_reported_like_a_cells(ip):
-    result, _, _ = tornado_cell(ip, "x = (\n")
-    assert isinstance(result.error_in_exec, SyntaxError)
-    assert unrestored() == []
 
 
 def test_exception_keeps_the_report_and_the_cell_traceback(ip):
