@@ -370,7 +370,7 @@ def test_trace_shows_first_and_last_entries_with_their_cell_lines():
 def test_source_listing_counts_where_the_cell_waited():
     html = render_html(gevent_run(3))
     # Line 4 (the request) was left 3 times, line 7 (joinall) once.
-    number = r'<td class="gtm-num" style="text-align:right">'
+    number = r'<td class="gtm-num" style="text-align:right;white-space:nowrap">'
     assert re.search(rf'<tr class="gtm-hit">{number}4</td>{number}3</td>', html)
     assert re.search(rf'<tr class="gtm-hit">{number}7</td>{number}1</td>', html)
 

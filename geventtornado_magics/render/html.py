@@ -66,12 +66,12 @@ HEADLINE = "font-size:18px;font-weight:bold;margin:0 0 4px"
 #: Red on its own light background: 7:1 on it, whatever the page's theme.
 ALERT = "color:#b3261e;background-color:#fdeceb"
 CHIP = ALERT + ";padding:1px 5px;border-radius:3px;margin:3px 0"
-LEFT, RIGHT = "text-align:left", "text-align:right"
+LEFT, RIGHT = "text-align:left", "text-align:right;white-space:nowrap"
 #: Long text in a table cell wraps, so the table fits the report: a URL or a name
-#: anywhere (it has no spaces; but not narrower than a short name like ``loop``), an
+#: anywhere (it has no spaces; but no narrower than a short name like ``loop``), an
 #: error between words. (JupyterLab's sanitizer keeps ``word-break:break-all`` and
 #: ``overflow-wrap:break-word``, not ``anywhere``.)
-ANYWHERE = "text-align:left;white-space:normal;word-break:break-all;min-width:4em"
+ANYWHERE = "text-align:left;white-space:normal;word-break:break-all;min-width:3em"
 WRAP = {"url": ANYWHERE, "name": ANYWHERE, "code": ANYWHERE, "text": "text-align:left;white-space:normal;overflow-wrap:break-word"}
 #: Notes longer than this show their first sentence, the rest one click away.
 LONG_NOTE = 110

@@ -39,7 +39,7 @@ STYLE = """<style>
 .gtm-report details.gtm-meta>summary{font-weight:normal}
 .gtm-report details.gtm-meta ul{margin:2px 0;padding-left:22px}
 .gtm-report table.gtm-table{border-collapse:collapse;margin:4px 0;font-family:var(--gtm-mono);font-size:13px}
-.gtm-report table.gtm-table th,.gtm-report table.gtm-table td{padding:1px 4px 1px 16px;white-space:nowrap;
+.gtm-report table.gtm-table th,.gtm-report table.gtm-table td{padding:1px 4px 1px 12px;white-space:nowrap;
   border:none;border-bottom:1px solid var(--gtm-border);vertical-align:top}
 .gtm-report table.gtm-table th:first-child,.gtm-report table.gtm-table td:first-child{padding-left:0}
 .gtm-report table.gtm-table th{color:var(--gtm-fg2);font-weight:600}
