@@ -20,6 +20,7 @@ writes nowhere unless asked) and to stdout; progress goes to stderr.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shlex
 import sys
@@ -87,9 +88,12 @@ def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N = 20, one repetition: checks the harness, not the figures")
     parser.add_argument("--targets", action="store_true", help="N = 1,000 and 10,000 at zero delay, 5 repetitions: the CPU and memory targets only")
+    parser.add_argument("--repetitions", type=int, help="repetitions of the fetch workloads, instead of the plan's")
     parser.add_argument("--out", type=Path, help=f"where to write the Markdown (default: {RESULTS.name}, none with --quick)")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else TARGETS if args.targets else FULL
+    if args.repetitions:
+        plan = dataclasses.replace(plan, repetitions=args.repetitions)
     out = args.out or (None if args.quick or args.targets else RESULTS)
 
     def progress(message: str) -> None:
