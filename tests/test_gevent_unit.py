@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import select
+import sys
 import socket
 import threading
 import time
@@ -280,3 +281,12 @@ def test_names_are_short_and_readable():
     assert call_label(print, ("x" * 100,)).startswith("print('xxxx")
     assert len(short_repr("y" * 500)) == 48
     assert call_label(len, tuple(range(10))) == "len(0, 1, 2, 3, …)"
+
+
+def test_the_sys_monitoring_tool_for_cell_lines_is_given_back_after_any_cell(ip):
+    tools = getattr(sys, "monitoring", None)
+    gevent_cell(ip, "import gevent\ngevent.spawn(gevent.sleep, 0).join()")
+    gevent_cell(ip, "import gevent\ngevent.spawn(gevent.sleep, 0).join()\n1 / 0")
+    assert unrestored() == []
+    if tools is not None:  # Python 3.12+
+        assert [tools.get_tool(tool) for tool in range(6)].count("geventtornado_magics") == 0

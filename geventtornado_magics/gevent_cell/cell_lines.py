@@ -26,7 +26,7 @@ import sys
 import threading
 import types
 
-from ..scope import CellScope
+from ..scope import CellScope, Swaps
 
 #: Lines the running greenlet may run without switching before the cell gives up on events and walks.
 HOT_LINES = 200
@@ -34,6 +34,8 @@ HOT_LINES = 200
 _UNKNOWN = object()
 #: sys.monitoring tool ids this may take, the first one free: the profiler's, then the spare ones.
 _TOOLS = (2, 3, 4)
+#: The name the tool id is taken under, as ``sys.monitoring.get_tool`` reports it.
+_NAME = "geventtornado_magics"
 
 
 class CellLines:
@@ -52,7 +54,7 @@ class CellLines:
         self._hub_key = hub_key
         self._thread = threading.get_ident()
         self._monitoring = getattr(sys, "monitoring", None)
-        self._tool: int | None = None
+        self._swaps = Swaps()
         #: The running greenlet's cell line (or None, or ``_UNKNOWN``).
         self._current: object = _UNKNOWN
         #: The line of each greenlet switched out, by key, until it is switched back in.
@@ -72,32 +74,33 @@ class CellLines:
         tool = next((tool for tool in _TOOLS if monitoring.get_tool(tool) is None), None)
         if tool is None:  # a debugger, coverage and a profiler have them all: walk
             return self
-        monitoring.use_tool_id(tool, "geventtornado_magics")
-        self._tool = tool
-        events = monitoring.events
-        monitoring.register_callback(tool, events.LINE, self._on_line)
-        for event in (events.PY_RETURN, events.PY_YIELD, events.PY_RESUME):
-            monitoring.register_callback(tool, event, self._on_leave)
-        wanted = events.LINE | events.PY_RETURN | events.PY_YIELD | events.PY_RESUME
-        for code in self._codes:
-            monitoring.set_local_events(tool, code, wanted)
+        self._swaps.swap_setting(f"sys.monitoring tool {tool}", lambda: monitoring.get_tool(tool), self._taking(tool), _NAME)
         self._current = None  # the cell has not run a line yet
         self._walk_only = False
         return self
 
     def __exit__(self, *exc_info) -> None:
-        tool = self._tool
-        if tool is None:
-            return
-        monitoring = self._monitoring
-        for code in self._codes:
-            monitoring.set_local_events(tool, code, 0)
-        events = monitoring.events
-        for event in (events.LINE, events.PY_RETURN, events.PY_YIELD, events.PY_RESUME):
-            monitoring.register_callback(tool, event, None)
-        monitoring.free_tool_id(tool)
-        self._tool = None
+        self._swaps.close()
         self._walk_only = True
+
+    def _taking(self, tool: int):
+        """The setter of the tool id: take it with this cell's events and callbacks, or give it all back."""
+        monitoring = self._monitoring
+        events = monitoring.events
+        watched = events.LINE | events.PY_RETURN | events.PY_YIELD | events.PY_RESUME
+        callbacks = {events.LINE: self._on_line, events.PY_RETURN: self._on_leave, events.PY_YIELD: self._on_leave, events.PY_RESUME: self._on_leave}
+
+        def take(name: str | None) -> None:
+            if name is not None:
+                monitoring.use_tool_id(tool, name)
+            for event, callback in callbacks.items():
+                monitoring.register_callback(tool, event, callback if name is not None else None)
+            for code in self._codes:
+                monitoring.set_local_events(tool, code, watched if name is not None else 0)
+            if name is None:
+                monitoring.free_tool_id(tool)
+
+        return take
 
     def at_switch(self, origin, origin_key: int, target_key: int, dead: bool, wanted: bool) -> int | None:
         hub = origin_key == self._hub_key
