@@ -55,7 +55,9 @@ def browser(tmp_path_factory):
         command = [
             CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={profile}", "--hide-scrollbars", *args,
+            f"--user-data-dir={profile}", "--hide-scrollbars",
+            # Screenshot once the page is loaded and laid out, not when a busy machine first paints it.
+            "--virtual-time-budget=5000", *args,
         ]
         return subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout
 
