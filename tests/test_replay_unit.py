@@ -261,6 +261,13 @@ def test_replay_option_shows_the_report_then_the_storyboard_in_process(ip, demo_
     assert run.questions == []
 
 
+def test_the_storyboard_names_lanes_relative_to_the_server_as_the_report_does(ip, demo_url):
+    _, (report, replay) = cell(ip, demo_url, "gevent --replay", ESSAY_GEVENT)
+    for shown in (replay.data["text/html"], replay.data["text/plain"]):
+        assert "print_head(&#x27;/delay/0.5&#x27;)" in shown or "print_head('/delay/0.5')" in shown
+        assert demo_url not in shown and demo_url.split("://")[1] not in shown
+
+
 @pytest.mark.parametrize("magic", ["gevent", "tornado"])
 def test_unknown_option_next_to_the_new_ones_is_still_a_usage_error(ip, magic):
     with capture_output() as captured:

@@ -22,7 +22,8 @@ from html import escape
 from ..study.replay import WAIT_KINDS, Replay, Step, url_label
 from .svg import AXIS, LABEL, LANE, PLOT, STRIP, render_svg
 from .timeline import Timeline, build_timeline
-from .units import clip, count, plural, seconds
+from .summary import origin_of
+from .units import clip, count, plural, relative, seconds
 
 #: Lanes and requests listed per frame; the rest are counted.
 SHOWN_LANES = 10
@@ -44,17 +45,23 @@ CELL = "text-align:left;padding:0 10px 0 0"
 def frame_html(replay: Replay, index: int, why: str = "", context: int = CONTEXT) -> str:
     """One step: what ran and where, what the rest waits on, the requests in flight."""
     step = replay.steps[index]
-    title = f"{why} — " if why else ""
+    origin = origin_of(replay.run)
+    title = f"{relative(why, origin)} — " if why else ""
     where = f" at line {step.line}" if step.line else ""
     head = (
         f"<div><b>{escape(title)}step {count(index + 1)} of {count(len(replay.steps))}, "
-        f"{escape(seconds(step.time))}</b>: <b>{escape(clip(step.running, LANE_CHARS))}</b> runs{where} "
-        f'<span style="opacity:.75">({escape(clip(step.label, 90))})</span></div>'
+        f"{escape(seconds(step.time))}</b>: <b>{escape(_lane(step.running, origin))}</b> runs{where} "
+        f'<span style="opacity:.75">({escape(clip(relative(step.label, origin), 90))})</span></div>'
     )
     return (
         f'<div class="gtm-frame" style="{BOX}">{head}{_source(replay, step, context)}'
-        f"{_waiting(step)}{_in_flight(step)}</div>"
+        f"{_waiting(step, origin)}{_in_flight(step)}</div>"
     )
+
+
+def _lane(name: str, origin: str) -> str:
+    """A lane's name as the report shows it: URLs on the run's one server relative to it, then clipped."""
+    return clip(relative(name, origin), LANE_CHARS)
 
 
 def _source(replay: Replay, step: Step, context: int) -> str:
@@ -78,14 +85,14 @@ def _source(replay: Replay, step: Step, context: int) -> str:
     return f'<pre style="{MONO};margin:4px 0;padding:0;background:none">{chr(10).join(rows)}</pre>'
 
 
-def _waiting(step: Step) -> str:
+def _waiting(step: Step, origin: str) -> str:
     waiting = step.waiting
     if not waiting:
         return _dim("nothing else is alive")
     shown = list(islice(waiting.items(), SHOWN_LANES))
     rows = "".join(
-        f'<tr><td style="{CELL}">{escape(clip(lane, LANE_CHARS))}</td><td style="{CELL}"><b>{escape(wait.kind)}</b></td>'
-        f'<td style="{CELL}">{escape(clip(wait.what, 56))}</td></tr>'
+        f'<tr><td style="{CELL}">{escape(_lane(lane, origin))}</td><td style="{CELL}"><b>{escape(wait.kind)}</b></td>'
+        f'<td style="{CELL}">{escape(clip(relative(wait.what, origin), 56))}</td></tr>'
         for lane, wait in shown
     )
     if len(waiting) > len(shown):
@@ -159,13 +166,14 @@ def storyboard_bundle(replay: Replay, timeline: Timeline | None = None) -> dict[
 
 def storyboard_text(replay: Replay) -> str:
     """The key steps in words, for terminal IPython."""
+    origin = origin_of(replay.run)
     lines = [f"Replay of %%{replay.run.model}: {plural(len(replay.steps), 'step')} over {seconds(replay.run.wall)}"]
     for n, key in enumerate(replay.key_steps(), 1):
         step = replay.steps[key.index]
         where = f" at line {step.line}: {replay.run.source_line(step.line)}" if step.line else ""
-        lines.append(f"{n}. {key.why} — {seconds(step.time)}: {clip(step.running, LANE_CHARS)} runs{where}")
+        lines.append(f"{n}. {relative(key.why, origin)} — {seconds(step.time)}: {_lane(step.running, origin)} runs{where}")
         for lane, wait in islice(step.waiting.items(), SHOWN_LANES):
-            lines.append(f"     {clip(lane, LANE_CHARS)} waits on {wait}")
+            lines.append(f"     {_lane(lane, origin)} waits on {relative(str(wait), origin)}")
         if step.in_flight:
             lines.append(f"     {plural(len(step.in_flight), 'request')} in flight")
     return "\n".join(lines)
