@@ -21,9 +21,9 @@ except ImportError:  # IPython < 8.10
         """The cell magic's value, or None when the cell ends with ``;``."""
 
         @functools.wraps(magic)
-        def silenceable(self, line, cell):
+        def silenceable(self, line, cell=None):
             value = magic(self, line, cell)
-            return None if semicolon_at_end(cell) else value
+            return None if cell is not None and semicolon_at_end(cell) else value
 
         return silenceable
 

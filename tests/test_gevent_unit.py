@@ -103,6 +103,15 @@ def test_failed_greenlets_are_one_line_each_not_gevents_tracebacks(ip):
     assert "print_exception" not in vars(get_hub()), "the hub prints as gevent does again after the cell"
 
 
+def test_an_error_the_report_does_not_show_is_printed_as_gevent_prints_it(ip):
+    body = "import gevent\ndef broken_link(greenlet):\n    raise ValueError('in the link')\n"
+    body += "g = gevent.spawn(lambda: 1)\ng.link(broken_link)\ng.join()\ngevent.sleep(0.01)"
+    _, _, captured = gevent_cell(ip, body)
+    assert "ValueError: in the link" in captured.stderr
+    assert "Traceback" in captured.stderr and "broken_link" in captured.stderr
+    assert "greenlet tuple failed" not in captured.stderr
+
+
 def test_last_run_is_the_latest(ip):
     gevent_cell(ip, "'first'")
     _, run, _ = gevent_cell(ip, "'second'")

@@ -43,9 +43,6 @@ REFUSED = {
 #: Why a safe module is left alone in the second run of ``--compare``.
 COMPARE_REASON = "--compare: this run goes without monkey patching, to show what it buys"
 
-#: Why a safe module is left alone in the second run of ``--compare``.
-COMPARE_REASON = "--compare: this run goes without monkey patching, to show what it buys"
-
 
 def timed_out(timeout: float) -> str:
     """The error of a cell stopped by ``--timeout``."""
@@ -55,9 +52,10 @@ def timed_out(timeout: float) -> str:
 def report_notes(spawned: SpawnedGreenlets) -> list[str]:
     """What the report says under the cell about the greenlets it left running."""
     notes = []
-    if spawned.cut_short:
+    cut_short = spawned.cut_short - spawned.unstoppable  # the unstoppable have a note of their own
+    if cut_short:
         notes.append(
-            f"{len(spawned.cut_short)} greenlet(s) left running were still in their cleanup (finally:) "
+            f"{len(cut_short)} greenlet(s) left running were still in their cleanup (finally:) "
             f"{GRACE:g} s after the cell killed them, and were killed again, which cut their cleanup short: "
             "join them (gevent.joinall) to let them finish."
         )
