@@ -62,11 +62,6 @@ class CellLines:
         self._lines_since_switch = 0
         self._walk_only = True
 
-    @property
-    def from_events(self) -> bool:
-        """True while lines come from ``sys.monitoring`` events rather than walking frames."""
-        return not self._walk_only
-
     def __enter__(self) -> CellLines:
         monitoring = self._monitoring
         if monitoring is None or not self._codes:
@@ -128,8 +123,11 @@ class CellLines:
         return None
 
     def _on_leave(self, code, offset, *value):
+        if self._walk_only:  # past a hot loop these events feed nothing: stop paying for them
+            return self._monitoring.DISABLE
         if threading.get_ident() == self._thread:
             self._current = _UNKNOWN
+        return None
 
 
 def code_objects(cell) -> list[types.CodeType]:

@@ -40,9 +40,9 @@ from ..scope import CellScope, Swapping, Swaps
 _Connection = http.client.HTTPConnection
 _Response = http.client.HTTPResponse
 
-#: Where a connection, then its response, keep the row they are recording. Only
-#: a request started in the cell's thread gets a row, so the row is the mark
-#: of the cell's requests: the calls that follow need no thread check.
+#: Where a connection, then its response, keep the row they are recording: the
+#: mark of a request started while the recorder is installed (from any thread),
+#: so the calls that follow need no check of their own.
 _ROW = "_gtm_request"
 #: Set on a response while one of its reads is running (see ``_reader``).
 _READING = "_gtm_reading"

@@ -11,8 +11,7 @@ from html import escape
 from string import ascii_uppercase
 
 from ..run import Run
-
-BOX = "border:1px solid rgba(128,128,128,.45);border-radius:6px;padding:4px 10px;margin:6px 0"
+from .replay import BOX
 
 
 def letter(question, choice: str) -> str:

@@ -35,6 +35,7 @@ PLAYER_CONTEXT = 12
 PLAYHEAD = "#d6336c"
 LANE_CHARS = 44
 
+#: A frame's or a question's box, in inline style (what the sanitizer keeps).
 BOX = "border:1px solid rgba(128,128,128,.45);border-radius:6px;padding:4px 10px;margin:6px 0"
 MARKED = "background-color:rgba(214,51,108,.18);font-weight:bold"
 MONO = "font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;line-height:1.35"

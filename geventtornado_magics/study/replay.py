@@ -18,8 +18,8 @@ A lane spawned but not switched into yet is ``ready``, and so is the hub or
 loop while a lane runs. Lanes not yet spawned, or finished, are left out.
 
 A cell of 10,000 requests has tens of thousands of steps; a step's
-``waiting`` and ``in_flight`` are worked out when they are read, with a
-bisection per lane, so opening the replay costs one pass over the events.
+``waiting`` and ``in_flight`` are worked out when they are read (a scan of
+the lanes' requests), so opening the replay costs one pass over the events.
 """
 
 from __future__ import annotations
@@ -309,8 +309,9 @@ def _without_gc(build):
 
     Making 200,000 steps (a traced cell of 10,000 Tornado fetches) sets off
     collections that scan every object the kernel holds, the Run's events
-    included: the build takes 0.4 s with them and 0.17 s without. Steps make
-    no cycles the collector would have to break; it runs again after.
+    included: the build takes 0.4 s with them and 0.17 s without. Pausing
+    loses nothing: the collector runs again after, and frees the steps (each
+    points back to its replay) when the replay goes.
     """
     enabled = gc.isenabled()
     gc.disable()

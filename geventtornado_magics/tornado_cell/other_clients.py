@@ -60,6 +60,7 @@ class OtherHttpClients(Swapping):
         self.fetched: list[Fetched] = []
         self.dropped = 0
         self._outer: OtherHttpClients | None = None
+        self._ended = False
 
     def swap_in(self, swaps: Swaps) -> None:
         global _recording
@@ -74,6 +75,8 @@ class OtherHttpClients(Swapping):
         self._outer, _recording = _recording, self
 
     def _watch(self, name: str) -> None:
+        if self._ended:  # a thread of the cell finished importing after the cell: nothing to give back then
+            return
         if name == "httpx":
             import httpx
 
@@ -87,6 +90,7 @@ class OtherHttpClients(Swapping):
     def __exit__(self, *exc_info) -> None:
         global _recording
         _recording = self._outer
+        self._ended = True
         super().__exit__(*exc_info)
         ended = self.scope.now()
         for fetched in self.fetched:
