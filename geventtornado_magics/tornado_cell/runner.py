@@ -67,8 +67,8 @@ async def run_tornado_cell(
 
     Callbacks of the cell that ran ``options.blocking_threshold`` seconds or more while
     other work waited are in ``run.blocking`` (traced runs only; None: off).
-    ``serial`` runs it with every HTTP client sending one request at a time
-    (the second run of ``--compare``).
+    ``serial`` runs it with Tornado's HTTP clients sending one request at a time
+    (the second run of ``--compare``; httpx, aiohttp and urllib are not limited).
     Raises only for a cell that does not compile (``SyntaxError``).
     """
     cell = compile_cell(shell, source, allow_await=True)

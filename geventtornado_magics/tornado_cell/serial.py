@@ -20,7 +20,7 @@ from ..scope import Swapping, Swaps
 
 
 class OneRequestAtATime(Swapping):
-    """Context manager: every simple HTTP client runs at most one request at a time."""
+    """Context manager: every Tornado simple HTTP client runs at most one request at a time."""
 
     def swap_in(self, swaps: Swaps) -> None:
         swaps.wrap(SimpleAsyncHTTPClient, "fetch_impl", self._fetch_impl)
