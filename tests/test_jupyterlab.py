@@ -241,10 +241,17 @@ def busy(page) -> bool:
     return any("*" in prompt for prompt in prompts)
 
 
+def running(page) -> bool:
+    return busy(page) or page.locator(".jp-Notebook-ExecutionIndicator[data-status='busy']").count() > 0
+
+
 def wait_idle(page, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
-    time.sleep(1)
-    while busy(page) or page.locator(".jp-Notebook-ExecutionIndicator[data-status='busy']").count():
+    # A busy machine's kernel may take seconds to start on what it was sent: idle before then is not done.
+    starts_by = time.monotonic() + 20
+    while not running(page) and time.monotonic() < starts_by:
+        time.sleep(0.25)
+    while running(page):
         assert time.monotonic() < deadline, "the notebook's cells did not finish"
         time.sleep(0.5)
 
